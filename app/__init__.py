@@ -1,0 +1,80 @@
+"""Simpul: a low-code form and workflow server for Indonesian social-welfare offices."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_appbuilder import AppBuilder, IndexView
+
+from app.database import configure_engine
+from app.extensions import db, migrate
+from app.forms_engine.spec import FormSpec
+from app.forms_engine.store import published_specs, schema_version
+from app.forms_engine.tables import build_models
+
+log = logging.getLogger(__name__)
+APP_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = APP_DIR.parent / "migrations"
+
+
+class SimpulIndexView(IndexView):
+    """Landing page after login."""
+
+    index_template = "simpul/index.html"
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Defaults from config.py, then SIMPUL_CONFIG file, then SIMPUL_* variables, then tests'."""
+    app.config.from_object("config")
+    config_file = os.environ.get("SIMPUL_CONFIG")
+    if config_file:
+        app.config.from_pyfile(os.path.abspath(config_file))
+    app.config.from_prefixed_env("SIMPUL")
+    if test_config:
+        app.config.update(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(APP_DIR / "i18n" / d) for d in ("fab", "simpul"))
+    app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.SimpulSecurityManager"
+    app.config.setdefault("FAB_UPDATE_PERMS", True)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app with a screen and API for every published form."""
+    app = Flask(__name__, instance_path=str(APP_DIR.parent / "instance"))
+    load_config(app, test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    from app.i18n_setup import init_i18n
+
+    with app.app_context():
+        configure_engine(db.engine)
+        appbuilder = AppBuilder(indexview=SimpulIndexView, base_template="simpul/base.html")
+        appbuilder.init_app(app, db.session)
+        init_i18n(app)
+        specs, version = _published(db.engine)
+        app.config["SIMPUL_SCHEMA_VERSION"] = version
+        app.extensions["simpul_specs"] = specs
+        if specs:
+            from app.views.generated import register_forms
+
+            models = build_models(specs.values(), appbuilder.sm.user_model)
+            app.extensions["simpul_models"] = models
+            register_forms(appbuilder, specs, models)
+        from app.cli import simpul_cli
+
+        app.cli.add_command(simpul_cli)
+    return app
+
+
+def _published(engine: sa.Engine) -> tuple[dict[str, FormSpec], int]:
+    """Published specs and the schema version; empty before the first migration."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("simpul_schema_state"):
+            return {}, 0
+        return published_specs(conn), schema_version(conn)

@@ -1,0 +1,175 @@
+"""`flask simpul …`: check, publish and inspect forms; set up an installation."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from app.extensions import db
+from app.forms_engine.changes import ChangeRefused
+from app.forms_engine.loader import DefinitionErrors, check_references, load_paths
+from app.forms_engine.publish import publish, retire_form
+from app.forms_engine.store import form_history, form_table, published_specs
+
+simpul_cli = AppGroup("simpul", help="Simpul administration.")
+forms_cli = AppGroup("forms", help="Check, publish and inspect form definitions.")
+simpul_cli.add_command(forms_cli)
+
+
+def _paths(path: str | None) -> list[Path]:
+    return [Path(path or current_app.config["FORMS_DIR"])]
+
+
+def _fail(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(1)
+
+
+@forms_cli.command("check")
+@click.argument("path", required=False)
+@with_appcontext
+def forms_check(path: str | None) -> None:
+    """Validate definitions without publishing; exit 1 with located errors."""
+    found, errors = load_paths(_paths(path))
+    with db.engine.connect() as conn:
+        published = published_specs(conn)
+    errors += check_references({slug: spec for slug, (spec, _) in found.items()}, published)
+    if errors:
+        _fail([str(e) for e in errors] + [f"{len(errors)} problem(s) found"])
+    click.echo(f"{len(found)} form(s) OK: {', '.join(sorted(found)) or '-'}")
+
+
+def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
+    """Publish the definitions under `path` and give roles their permissions; return exit code."""
+    found, errors = load_paths(_paths(path))
+    if errors:
+        _fail([str(e) for e in errors] + ["nothing was published"])
+    candidates = {slug: spec for slug, (spec, _) in found.items()}
+    user_table = current_app.appbuilder.sm.user_model.__table__
+    try:
+        with db.engine.begin() as conn:
+            report = publish(conn, candidates, user, user_table=user_table, dry_run_only=dry_run)
+    except DefinitionErrors as exc:
+        _fail([str(e) for e in exc.errors] + ["nothing was published"])
+    except ChangeRefused as exc:
+        _fail(["refused: these stored values would not survive the change:"] + [f"  {p.render()}" for p in exc.problems] + ["nothing was published"])
+    for slug, plan in report.plans.items():
+        verb = "would publish" if dry_run else f"published v{report.published.get(slug)}"
+        click.echo(f"{slug}: {verb}")
+        for change in plan.changes:
+            click.echo(f"  {change.describe()}")
+        for note in report.notes.get(slug, []):
+            click.echo(f"  - {note}")
+    for slug in report.unchanged:
+        click.echo(f"{slug}: unchanged")
+    if not dry_run and report.published:
+        refresh_permissions()
+    return 0
+
+
+def refresh_permissions() -> None:
+    """Build the app as the workers will and sync FAB permissions and role grants from it."""
+    from app import create_app
+    from app.permissions import sync_permissions
+
+    fresh = create_app({"DATABASE_URL": current_app.config["DATABASE_URL"]})
+    with fresh.app_context():
+        sync_permissions(fresh.appbuilder, fresh.extensions.get("simpul_specs", {}))
+
+
+@forms_cli.command("publish")
+@click.argument("path", required=False)
+@click.option("--dry-run", is_flag=True, help="Check against the stored data and show the changes; change nothing.")
+@click.option("--user", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the publisher.")
+@with_appcontext
+def forms_publish(path: str | None, dry_run: bool, user: str) -> None:
+    """Publish definitions (a file or directory; default FORMS_DIR). Refuses what would lose data."""
+    publish_path(path, f"cli:{user}", dry_run)
+
+
+@forms_cli.command("list")
+@with_appcontext
+def forms_list() -> None:
+    """List published forms with their current version."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(form_table.select().order_by(form_table.c.slug)).all()
+        specs = published_specs(conn, include_retired=True)
+    for row in rows:
+        spec = specs.get(row.slug)
+        state = "retired" if row.retired else "live"
+        title = spec.title.id if spec else ""
+        click.echo(f"{row.slug:30} v{row.version:<4} {state:8} {row.changed_on:%Y-%m-%d %H:%M}  {title}")
+
+
+@forms_cli.command("history")
+@click.argument("slug")
+@with_appcontext
+def forms_history(slug: str) -> None:
+    """Show every published version of a form: who, when, what changed."""
+    with db.engine.connect() as conn:
+        versions = form_history(conn, slug)
+    if not versions:
+        _fail([f"no published form '{slug}'"])
+    for row in versions:
+        click.echo(f"v{row.version}  {row.published_on:%Y-%m-%d %H:%M:%S}  {row.published_by}")
+        changes = json.loads(row.changes)
+        for line in changes.get("changes", []):
+            click.echo(f"    {line}")
+        for line in changes.get("notes", []):
+            click.echo(f"    - {line}")
+
+
+@forms_cli.command("retire")
+@click.argument("slug")
+@click.option("--user", default=lambda: os.environ.get("USER", "cli"))
+@with_appcontext
+def forms_retire(slug: str, user: str) -> None:
+    """Hide a form from menus, screens and API; its table and records stay."""
+    try:
+        with db.engine.begin() as conn:
+            retire_form(conn, slug, f"cli:{user}")
+    except DefinitionErrors as exc:
+        _fail([str(e) for e in exc.errors])
+    click.echo(f"{slug}: retired (table and records kept; publish it again to restore)")
+
+
+@simpul_cli.command("init")
+@click.option("--forms/--no-forms", default=True, help="Publish FORMS_DIR.")
+@with_appcontext
+def init(forms: bool) -> None:
+    """Migrate the database, publish the shipped forms and make sure an admin exists."""
+    setup(publish_forms=forms)
+
+
+def setup(publish_forms: bool) -> None:
+    """What `init` does, callable from run.py."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    if publish_forms:
+        publish_path(None, "system")
+    refresh_permissions()
+    ensure_admin()
+
+
+def ensure_admin() -> None:
+    """Create the admin account if missing; print its credentials when a password was generated."""
+    sm = current_app.appbuilder.sm
+    username = os.environ.get("SIMPUL_ADMIN_USERNAME", "admin")
+    if sm.find_user(username=username):
+        click.echo(f"admin account '{username}' exists")
+        return
+    password = os.environ.get("SIMPUL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    role = sm.find_role(current_app.config["AUTH_ROLE_ADMIN"])
+    user = sm.add_user(username, "Admin", "Simpul", os.environ.get("SIMPUL_ADMIN_EMAIL", f"{username}@localhost"), role, password)
+    if not user:
+        _fail([f"could not create the admin account '{username}'"])
+    click.echo(f"admin account created: username={username} password={password}")

@@ -1,0 +1,172 @@
+"""Publish form definitions: one transaction that validates, dry-runs, migrates and versions.
+
+A definition that is invalid, or a change that would lose stored data, publishes nothing:
+the previous version stays live. On success the schema version is bumped, which every
+worker process notices and rebuilds its app for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+import sqlalchemy as sa
+
+from .changes import ChangeRefused, Plan, RowProblem, apply_plan, dry_run, plan_changes
+from .messages import Message, N_
+from .loader import DefinitionError, DefinitionErrors, carry_retired, check_change, check_references
+from .serialize import to_definition
+from .spec import FormSpec
+from .store import dump_json, form_table, form_version_table, published_specs, schema_state_table
+
+
+@dataclass
+class PublishReport:
+    """What a publish did (or, for a dry run, would do), per form."""
+
+    published: dict[str, int] = field(default_factory=dict)  # slug -> new version
+    unchanged: list[str] = field(default_factory=list)
+    plans: dict[str, Plan] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    schema_version: int = 0
+    dry_run: bool = False
+
+
+def _lock_schema(conn: sa.Connection) -> int:
+    """Serialise publishers: take the schema-state row for update; return its version."""
+    table = schema_state_table
+    if conn.dialect.name == "sqlite":
+        # A write first makes SQLite take its database lock for the whole transaction.
+        conn.execute(table.update().where(table.c.id == 1).values(version=table.c.version))
+    row = conn.execute(sa.select(table.c.version).where(table.c.id == 1).with_for_update()).first()
+    if row is None:
+        conn.execute(table.insert().values(id=1, version=0, changed_on=datetime.now()))
+        return 0
+    return row.version
+
+
+def _order(specs: Mapping[str, FormSpec]) -> list[str]:
+    """Slugs with reference targets first (references are acyclic)."""
+    done: list[str] = []
+
+    def visit(slug: str) -> None:
+        if slug in done or slug not in specs:
+            return
+        spec = specs[slug]
+        for part in (spec, *spec.children):
+            for f in part.live_fields:
+                if f.type == "reference" and f.target and f.target != slug:
+                    visit(f.target)
+        if slug not in done:
+            done.append(slug)
+
+    for slug in sorted(specs):
+        visit(slug)
+    return done
+
+
+def publish(
+    conn: sa.Connection,
+    candidates: Mapping[str, FormSpec],
+    user: str,
+    user_table: sa.Table | None = None,
+    dry_run_only: bool = False,
+) -> PublishReport:
+    """Publish `candidates` inside the caller's transaction; raise instead of half-publishing.
+
+    Raises DefinitionErrors for definitions that cannot be published at all and
+    ChangeRefused (with the offending rows) for changes the stored data would not survive.
+    The caller commits; on an exception it must roll back.
+    """
+    report = PublishReport(dry_run=dry_run_only)
+    current_version = _lock_schema(conn)
+    published = published_specs(conn, include_retired=True)
+    errors: list[DefinitionError] = check_references(candidates, published)
+    for slug, spec in candidates.items():
+        if slug in published:
+            errors += check_change(published[slug], spec)
+    if errors:
+        raise DefinitionErrors(errors)
+
+    problems: list[RowProblem] = []
+    final: dict[str, FormSpec] = {}
+    for slug in _order(candidates):
+        old = published.get(slug)
+        new = carry_retired(old, candidates[slug]) if old else candidates[slug]
+        if old is not None and to_definition(old) == to_definition(new) and not _is_retired(conn, slug):
+            report.unchanged.append(slug)
+            continue
+        plan = plan_changes(old, new, conn.dialect)
+        report.plans[slug] = plan
+        final[slug] = new
+        if old is not None:
+            problems += dry_run(conn, plan)
+    if problems:
+        raise ChangeRefused(problems)
+    if dry_run_only or not final:
+        report.schema_version = current_version
+        return report
+
+    now = datetime.now()
+    for slug, spec in final.items():
+        version = (conn.execute(sa.select(form_table.c.version).where(form_table.c.slug == slug)).scalar() or 0) + 1
+        notes = apply_plan(conn, report.plans[slug], version, user_table)
+        changes = [c.describe() for c in report.plans[slug].changes]
+        if version == 1:
+            conn.execute(form_table.insert().values(slug=slug, version=version, retired=False, changed_on=now))
+        else:
+            conn.execute(form_table.update().where(form_table.c.slug == slug).values(version=version, retired=False, changed_on=now))
+        conn.execute(
+            form_version_table.insert().values(
+                slug=slug, version=version, definition=dump_json(to_definition(spec)),
+                changes=dump_json({"changes": changes, "notes": notes}), published_by=user, published_on=now,
+            )
+        )
+        report.published[slug] = version
+        report.notes[slug] = notes
+    report.schema_version = current_version + 1
+    conn.execute(schema_state_table.update().where(schema_state_table.c.id == 1).values(version=report.schema_version, changed_on=now))
+    return report
+
+
+def _is_retired(conn: sa.Connection, slug: str) -> bool:
+    return bool(conn.execute(sa.select(form_table.c.retired).where(form_table.c.slug == slug)).scalar())
+
+
+def retire_form(conn: sa.Connection, slug: str, user: str) -> int:
+    """Hide a form (menu, screens, API); its table and records stay and it can be published again."""
+    _lock_schema(conn)
+    row = conn.execute(sa.select(form_table).where(form_table.c.slug == slug)).first()
+    if row is None or row.retired:
+        raise DefinitionErrors([DefinitionError(slug, "", _unknown(slug))])
+    dependants = [
+        s.slug for s in published_specs(conn).values() if s.slug != slug and any(
+            f.type == "reference" and f.target == slug for part in (s, *s.children) for f in part.live_fields)
+    ]
+    if dependants:
+        raise DefinitionErrors([DefinitionError(slug, "", Message(N_("forms %(forms)s still reference it"), {"forms": ", ".join(dependants)}))])
+    now = datetime.now()
+    conn.execute(form_table.update().where(form_table.c.slug == slug).values(retired=True, changed_on=now))
+    last = conn.execute(
+        sa.select(form_version_table.c.definition).where(form_version_table.c.slug == slug, form_version_table.c.version == row.version)
+    ).scalar_one()
+    conn.execute(
+        form_version_table.insert().values(
+            slug=slug, version=row.version + 1, definition=last, changes=dump_json({"changes": [f"retire form {slug}"], "notes": []}),
+            published_by=user, published_on=now,
+        )
+    )
+    conn.execute(form_table.update().where(form_table.c.slug == slug).values(version=row.version + 1))
+    version = conn.execute(sa.select(schema_state_table.c.version).where(schema_state_table.c.id == 1)).scalar_one() + 1
+    conn.execute(schema_state_table.update().where(schema_state_table.c.id == 1).values(version=version, changed_on=now))
+    return version
+
+
+def _unknown(slug: str) -> Message:
+    return Message(N_("no published form '%(slug)s'"), {"slug": slug})
+
+
+def describe_changes(text: str) -> list[str]:
+    """The change lines stored with a version."""
+    return list(json.loads(text).get("changes", []))

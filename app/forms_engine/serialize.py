@@ -1,0 +1,63 @@
+"""Turn a FormSpec back into definition data (what is stored per published version)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .spec import FieldSpec, FormSpec, Text
+
+_FIELD_DEFAULTS = FieldSpec(id="", name="", type="text", label=Text(""))
+
+
+def _text(value: Text | None) -> Any:
+    return None if value is None else value.as_dict()
+
+
+def field_to_definition(f: FieldSpec) -> dict[str, Any]:
+    """Definition data of one field, leaving out values equal to the defaults."""
+    data: dict[str, Any] = {"name": f.name, "id": f.id, "type": f.type, "label": f.label.as_dict()}
+    for key, attr in (("required", "required"), ("unique", "unique"), ("indexed", "indexed"), ("retired", "retired")):
+        if getattr(f, attr):
+            data[key] = True
+    data["list"], data["search"], data["filter"] = f.in_list, f.in_search, f.in_filters
+    for key in ("default", "min", "max", "min_length", "max_length", "pattern", "level", "target", "precision", "scale"):
+        value = getattr(f, key)
+        if value is not None:
+            data[key] = value
+    if f.help:
+        data["help"] = _text(f.help)
+    if f.pattern_message:
+        data["pattern_message"] = _text(f.pattern_message)
+    if f.choices:
+        data["choices"] = [{"value": c.value, "label": c.label.as_dict()} for c in f.choices]
+    if f.type in ("file", "photo"):
+        data["accept"] = list(f.accept)
+    if f.child is not None:
+        data.update(_table_part(f.child))
+    return data
+
+
+def _table_part(spec: FormSpec) -> dict[str, Any]:
+    data: dict[str, Any] = {"fields": [field_to_definition(f) for f in spec.fields]}
+    if spec.title_field:
+        data["title_field"] = spec.title_field
+    data["order_by"] = list(spec.order_by)
+    if spec.unique_together:
+        data["unique_together"] = [list(group) for group in spec.unique_together]
+    return data
+
+
+def to_definition(spec: FormSpec) -> dict[str, Any]:
+    """Definition data that `parse_definition` turns back into an equal spec."""
+    data: dict[str, Any] = {"form": spec.slug, "title": spec.title.as_dict()}
+    if spec.description:
+        data["description"] = spec.description.as_dict()
+    if spec.category:
+        data["category"] = spec.category.as_dict()
+    data["icon"] = spec.icon
+    if spec.region_field:
+        data["region_field"] = spec.region_field
+    if spec.permissions:
+        data["permissions"] = {role: list(actions) for role, actions in spec.permissions.items()}
+    data.update(_table_part(spec))
+    return data

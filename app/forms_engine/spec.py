@@ -1,0 +1,124 @@
+"""Frozen, validated form specifications: what the rest of Simpul builds from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+LANGS = ("id", "en")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A label in Bahasa Indonesia with an optional English version."""
+
+    id: str
+    en: str = ""
+
+    def get(self, lang: str) -> str:
+        """Return the text in `lang`, falling back to Bahasa Indonesia."""
+        return (self.en or self.id) if lang == "en" else self.id
+
+    def as_dict(self) -> dict[str, str]:
+        """Serialisable form (only the languages that are set)."""
+        return {"id": self.id, "en": self.en} if self.en else {"id": self.id}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One allowed value of a choice or multi-choice field."""
+
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a form; `id` is stable across renames, `name` is the column."""
+
+    id: str
+    name: str
+    type: str
+    label: Text
+    help: Text | None = None
+    required: bool = False
+    unique: bool = False
+    default: Any = None
+    min: Any = None
+    max: Any = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    pattern_message: Text | None = None
+    choices: tuple[Choice, ...] = ()
+    indexed: bool = False
+    in_list: bool = True
+    in_search: bool = False
+    in_filters: bool = True
+    level: str | None = None
+    target: str | None = None
+    precision: int | None = None
+    scale: int | None = None
+    accept: tuple[str, ...] = ()
+    child: FormSpec | None = None
+    retired: bool = False
+
+    def choice_label(self, value: str, lang: str) -> str:
+        """Label of a stored choice value (the raw value when it is no longer offered)."""
+        for choice in self.choices:
+            if choice.value == value:
+                return choice.label.get(lang)
+        return value
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """A whole form: table, screens and API are generated from this."""
+
+    slug: str
+    title: Text
+    fields: tuple[FieldSpec, ...]
+    category: Text | None = None
+    description: Text | None = None
+    icon: str = "fa-table"
+    title_field: str | None = None
+    order_by: tuple[str, ...] = ("-id",)
+    unique_together: tuple[tuple[str, ...], ...] = ()
+    region_field: str | None = None
+    permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    parent: str | None = None
+    source: str = ""
+
+    @property
+    def table_name(self) -> str:
+        """Name of the SQL table holding this form's records."""
+        return f"form_{self.slug}"
+
+    @property
+    def live_fields(self) -> tuple[FieldSpec, ...]:
+        """Fields that are shown and edited (not retired)."""
+        return tuple(f for f in self.fields if not f.retired)
+
+    @property
+    def column_fields(self) -> tuple[FieldSpec, ...]:
+        """Fields that own a column in this form's table (child tables own a table)."""
+        return tuple(f for f in self.fields if f.type != "child")
+
+    @property
+    def children(self) -> tuple[FormSpec, ...]:
+        """Child-table forms nested in this form."""
+        return tuple(f.child for f in self.live_fields if f.child is not None)
+
+    def field(self, name: str) -> FieldSpec:
+        """Field by name (raises KeyError)."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def field_by_id(self, field_id: str) -> FieldSpec | None:
+        """Field by its stable id, or None."""
+        for f in self.fields:
+            if f.id == field_id:
+                return f
+        return None

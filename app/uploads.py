@@ -1,0 +1,46 @@
+"""Uploaded files: stored under UPLOAD_DIR (outside any static folder), named by random keys."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+
+from app.forms_engine.messages import Message, N_
+from app.forms_engine.spec import FieldSpec
+
+
+def upload_root() -> Path:
+    """The directory uploads are kept in (created on demand)."""
+    root = Path(current_app.config["UPLOAD_DIR"])
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def extension_problem(field: FieldSpec, filename: str) -> Message | None:
+    """Why a file of this name may not be stored in `field`, or None."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext not in field.accept:
+        return Message(N_("file type .%(ext)s is not allowed (allowed: %(allowed)s)"), {"ext": ext, "allowed": ", ".join(field.accept)})
+    return None
+
+
+def save_upload(slug: str, field: FieldSpec, upload: FileStorage) -> str:
+    """Store an uploaded file and return its key (`slug/field/random.ext`)."""
+    ext = (upload.filename or "").rsplit(".", 1)[-1].lower()
+    key = f"{slug}/{field.name}/{secrets.token_hex(16)}.{ext}"
+    path = upload_root() / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    upload.save(path)
+    return key
+
+
+def upload_path(key: str) -> Path | None:
+    """The file behind a stored key, or None when the key is malformed or missing."""
+    root = upload_root().resolve()
+    path = (root / key).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return path

@@ -1,0 +1,163 @@
+"""WTForms forms generated from a spec; validation is the engine's, shared with the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import wtforms
+from flask import request
+from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.fieldwidgets import (
+    BS3TextAreaFieldWidget,
+    BS3TextFieldWidget,
+    DatePickerWidget,
+    DateTimePickerWidget,
+    Select2ManyWidget,
+    Select2Widget,
+)
+from flask_appbuilder.forms import DynamicForm
+from werkzeug.datastructures import FileStorage
+
+from app.forms_engine.fieldtypes import column_name
+from app.forms_engine.messages import Message, N_
+from app.forms_engine.record import input_fields, unique_conflicts, validate_values
+from app.forms_engine.spec import FieldSpec, FormSpec
+from app.uploads import extension_problem, save_upload
+from app.views.labels import current_lang, lazy_text, render_message
+
+
+class UploadField(wtforms.FileField):
+    """A file input; the stored key stays when no new file is sent."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        upload = request.files.get(self.name) if request else None
+        self.data = upload if isinstance(upload, FileStorage) and upload.filename else None
+
+
+def _choices(field: FieldSpec, blank: bool) -> Any:
+    """Choices as a callable, so labels follow the reader's language on every render."""
+
+    def build() -> list[tuple[str, str]]:
+        items = [(c.value, c.label.get(current_lang())) for c in field.choices]
+        return [("", "—"), *items] if blank else items
+
+    return build
+
+
+def wtforms_field(field: FieldSpec, models: dict[str, Any], session_factory: Any) -> wtforms.Field:
+    """The input for one field (conversion and checks are left to the engine)."""
+    kwargs: dict[str, Any] = {"label": lazy_text(field.label), "description": lazy_text(field.help)}
+    if field.type == "longtext":
+        return wtforms.TextAreaField(widget=BS3TextAreaFieldWidget(), **kwargs)
+    if field.type == "date":
+        return wtforms.StringField(widget=DatePickerWidget(), **kwargs)
+    if field.type == "datetime":
+        return wtforms.StringField(widget=DateTimePickerWidget(), **kwargs)
+    if field.type == "boolean":
+        return wtforms.BooleanField(false_values=(False, "false", "", "0", "n"), **kwargs)
+    if field.type == "choice":
+        return wtforms.SelectField(choices=_choices(field, blank=True), validate_choice=False, widget=Select2Widget(), **kwargs)
+    if field.type == "multichoice":
+        return wtforms.SelectMultipleField(choices=_choices(field, blank=False), validate_choice=False, widget=Select2ManyWidget(), **kwargs)
+    if field.type == "reference":
+        target = models[field.target]  # type: ignore[index]
+        return QuerySelectField(
+            query_func=lambda: session_factory().query(target).order_by(target.id),
+            get_pk_func=lambda item: item.id,
+            allow_blank=True,
+            blank_text="—",
+            widget=Select2Widget(),
+            **kwargs,
+        )
+    if field.type in ("file", "photo"):
+        return UploadField(render_kw={"accept": ",".join("." + e for e in field.accept)}, **kwargs)
+    return wtforms.StringField(widget=BS3TextFieldWidget(), **kwargs)
+
+
+def _form_value(field: FieldSpec, data: Any) -> Any:
+    if field.type == "reference":
+        return getattr(data, "id", None)
+    return data
+
+
+class SpecForm(DynamicForm):
+    """Base of generated forms: runs the engine's validation and stores clean values."""
+
+    _spec: FormSpec
+    _model: Any
+    _session_factory: Any
+    _clean: dict[str, Any]
+    _uploads: dict[str, FileStorage]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Field checks from WTForms, then the engine's rules and uniqueness."""
+        valid = super().validate(extra_validators)
+        spec = self._spec
+        raw: dict[str, Any] = {}
+        uploads: dict[str, FileStorage] = {}
+        errors: dict[str, list[Message]] = {}
+        existing_id = getattr(self, "_id", None)
+        for f in input_fields(spec):
+            if f.name not in self._fields:
+                continue
+            data = self[f.name].data
+            if f.type in ("file", "photo"):
+                if isinstance(data, FileStorage):
+                    problem = extension_problem(f, data.filename or "")
+                    if problem:
+                        errors[f.name] = [problem]
+                    uploads[f.name] = data
+                    raw[f.name] = data.filename
+                else:
+                    raw[f.name] = self._current_value(f, existing_id)
+                continue
+            raw[f.name] = _form_value(f, data)
+        clean, engine_errors = validate_values(spec, raw)
+        for name, messages in engine_errors.items():
+            errors.setdefault(name, []).extend(messages)
+        if not errors:
+            session = self._session_factory()
+            conflicts = unique_conflicts(session, self._model.__table__, spec, clean, existing_id)
+            errors.update(conflicts)
+        for name, messages in errors.items():
+            field = self[name]
+            field.errors = list(field.errors or []) + [render_message(m) for m in messages]
+        self._clean = clean
+        self._uploads = uploads
+        return valid and not errors
+
+    def _current_value(self, field: FieldSpec, existing_id: Any) -> Any:
+        if existing_id is None:
+            return None
+        item = self._session_factory().get(self._model, existing_id)
+        return getattr(item, column_name(field), None) if item is not None else None
+
+    def populate_obj(self, obj: Any) -> None:
+        """Write the engine-converted values (and new uploads) onto the record."""
+        for f in input_fields(self._spec):
+            if f.name not in self._clean:
+                continue
+            if f.type in ("file", "photo"):
+                if f.name in self._uploads:
+                    setattr(obj, f.name, save_upload(self._spec.slug, f, self._uploads[f.name]))
+                continue
+            setattr(obj, column_name(f), self._clean[f.name])
+        if "parent" in self._fields and self["parent"].data is not None:
+            obj.parent = self["parent"].data
+
+
+def build_form(spec: FormSpec, models: dict[str, Any], session_factory: Any) -> type[SpecForm]:
+    """A form class with an input per live field (and the parent picker for child rows)."""
+    attrs: dict[str, Any] = {"_spec": spec, "_model": models[spec.slug], "_session_factory": staticmethod(session_factory)}
+    for f in input_fields(spec):
+        attrs[f.name] = wtforms_field(f, models, session_factory)
+    if spec.parent:
+        parent = models[spec.parent]
+        attrs["parent"] = QuerySelectField(
+            label=lazy_text(None),
+            query_func=lambda: session_factory().query(parent),
+            get_pk_func=lambda item: item.id,
+            widget=Select2Widget(),
+            validators=[wtforms.validators.InputRequired(message=N_("is required"))],
+        )
+    return type(f"Form_{spec.slug}", (SpecForm,), attrs)

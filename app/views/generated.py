@@ -1,0 +1,315 @@
+"""Screens (ModelView) and REST APIs (ModelRestApi) generated from published specs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import abort, g, request, send_file, url_for
+from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
+from flask_appbuilder.api import safe
+from flask_appbuilder.security.decorators import permission_name, protect
+from markupsafe import Markup, escape
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.forms_engine.fieldtypes import column_name
+from app.forms_engine.record import input_fields, unique_conflicts, validate_values
+from app.forms_engine.spec import FieldSpec, FormSpec
+from app.uploads import upload_path
+from app.views.form_fields import build_form
+from app.views.interface import FormInterface
+from app.views.labels import format_value, lazy_text, render_message
+from app.views.schemas import input_schema, output_schema
+
+ACTION_PERMISSIONS = {"view": "can_read", "add": "can_add", "edit": "can_edit", "delete": "can_delete"}
+VIEW_METHODS = {
+    "list": "read", "show": "read", "file": "read", "download": "read", "action": "read",
+    "api": "read", "api_read": "read", "api_get": "read", "api_column_add": "add", "api_column_edit": "edit",
+    "api_readvalues": "read", "add": "add", "edit": "edit", "delete": "delete", "action_post": "delete",
+}
+API_METHODS = {"get_list": "read", "get": "read", "info": "read", "related": "read", "post": "add", "put": "edit", "delete": "delete"}
+
+
+def permission_view_name(spec: FormSpec) -> str:
+    """The FAB view-menu name whose permissions guard a form (child tables share the parent's)."""
+    return f"form_{spec.parent or spec.slug}"
+
+
+def menu_name(spec: FormSpec) -> str:
+    """The menu item's name (its menu_access permission); distinct from the view's name."""
+    return f"menu_{spec.slug}"
+
+
+def _user_id() -> int | None:
+    user = getattr(g, "user", None)
+    return getattr(user, "id", None)
+
+
+def stamp(item: Any, spec: FormSpec, is_new: bool) -> None:
+    """Fill the system columns: who and when, and the record's region code."""
+    now = datetime.now()
+    if is_new:
+        item.created_on = now
+        item.created_by_fk = _user_id()
+    item.changed_on = now
+    item.changed_by_fk = _user_id()
+    if spec.region_field:
+        item.region_code = getattr(item, spec.region_field, None)
+    elif spec.parent and getattr(item, "parent", None) is not None:
+        item.region_code = item.parent.region_code
+
+
+def _file_link(field: FieldSpec) -> property:
+    def link(self: Any) -> Markup:
+        key = getattr(self, field.name, None)
+        if not key:
+            return Markup("")
+        view = f"FormView_{type(self).__spec__.slug}"
+        url = url_for(f"{view}.file", pk=self.id, field_name=field.name)
+        if field.type == "photo":
+            return Markup('<a href="{0}"><img src="{0}" style="max-height:80px" alt=""></a>').format(url)
+        return Markup('<a href="{}"><i class="fa fa-paperclip"></i> {}</a>').format(url, escape(key.rsplit("/", 1)[-1]))
+
+    return property(link)
+
+
+def _display_columns(spec: FormSpec, model: Any, fields: tuple[FieldSpec, ...]) -> list[str]:
+    columns = []
+    for f in fields:
+        if f.type in ("file", "photo"):
+            name = f"{f.name}__link"
+            if not hasattr(model, name):
+                setattr(model, name, _file_link(f))
+            columns.append(name)
+        elif f.type != "child":
+            columns.append(f.name if f.type == "reference" else column_name(f))
+    return columns
+
+
+def _labels(spec: FormSpec, model: Any) -> dict[str, Any]:
+    labels: dict[str, Any] = {"created_on": lazy_text(None), "changed_on": lazy_text(None)}
+    labels = {}
+    for f in spec.live_fields:
+        labels[f.name] = lazy_text(f.label)
+        labels[column_name(f)] = lazy_text(f.label)
+        labels[f"{f.name}__link"] = lazy_text(f.label)
+    return labels
+
+
+def _formatters(spec: FormSpec) -> dict[str, Any]:
+    return {
+        column_name(f): (lambda value, f=f: format_value(f, value))
+        for f in spec.live_fields
+        if f.type not in ("reference", "child", "file", "photo")
+    }
+
+
+def _order(spec: FormSpec) -> tuple[str, str]:
+    first = spec.order_by[0] if spec.order_by else "-id"
+    name = first.lstrip("-")
+    if name not in ("id", "created_on", "changed_on"):
+        name = column_name(spec.field(name))
+    return (name, "desc" if first.startswith("-") else "asc")
+
+
+class FormModelView(ModelView):
+    """Base of the generated screens."""
+
+    spec: FormSpec
+    list_template = "appbuilder/general/model/list.html"
+
+    def pre_add(self, item: Any) -> None:
+        stamp(item, self.spec, is_new=True)
+
+    def pre_update(self, item: Any) -> None:
+        stamp(item, self.spec, is_new=False)
+
+    @expose("/file/<int:pk>/<field_name>")
+    @has_access
+    def file(self, pk: int, field_name: str) -> Any:
+        """Serve an uploaded file of a record the user may see."""
+        item = self.datamodel.get(pk, self._base_filters)
+        try:
+            field = self.spec.field(field_name)
+        except KeyError:
+            abort(404)
+        if item is None or field.type not in ("file", "photo") or field.retired:
+            abort(404)
+        key = getattr(item, field.name, None)
+        path = upload_path(key) if key else None
+        if path is None:
+            abort(404)
+        return send_file(path, as_attachment=field.type == "file", download_name=path.name)
+
+
+class FormApi(ModelRestApi):
+    """Base of the generated REST APIs: input is validated by the engine, as on screens."""
+
+    spec: FormSpec
+    allow_browser_login = True
+
+    def _errors_response(self, errors: dict[str, list[Any]]) -> Any:
+        return self.response_422(message={name: [render_message(m) for m in messages] for name, messages in errors.items()})
+
+    def _validated(self, data: Any, item: Any | None) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+        if not isinstance(data, dict):
+            return {}, {"_schema": []}
+        raw = {}
+        if item is not None:
+            for f in input_fields(self.spec):
+                raw[f.name] = getattr(item, column_name(f))
+        for key, value in data.items():
+            if key in raw or any(f.name == key for f in input_fields(self.spec)):
+                raw[key] = value
+        unknown = [k for k in data if k not in {f.name for f in input_fields(self.spec)} | {"parent_id"}]
+        clean, errors = validate_values(self.spec, raw)
+        for key in unknown:
+            from app.forms_engine.messages import Message, N_
+
+            errors[key] = [Message(N_("unknown field"))]
+        for f in input_fields(self.spec):
+            if f.type in ("file", "photo") and f.name in data and (item is None or data[f.name] != getattr(item, f.name)):
+                from app.forms_engine.messages import Message, N_
+
+                errors[f.name] = [Message(N_("files are uploaded through the screen"))]
+        if not errors:
+            errors = unique_conflicts(db.session, self.datamodel.obj.__table__, self.spec, clean, getattr(item, "id", None))
+        return clean, errors
+
+    def _save(self, item: Any, clean: dict[str, Any], data: dict[str, Any], is_new: bool) -> Any:
+        for f in input_fields(self.spec):
+            if f.name in clean and f.type not in ("file", "photo"):
+                setattr(item, column_name(f), clean[f.name])
+        if self.spec.parent:
+            parent_model = self.datamodel.obj.parent.property.mapper.class_
+            parent = db.session.get(parent_model, data.get("parent_id")) if data.get("parent_id") is not None else None
+            if parent is None:
+                from app.forms_engine.messages import Message, N_
+
+                return self._errors_response({"parent_id": [Message(N_("no such parent record"))]})
+            item.parent = parent
+        stamp(item, self.spec, is_new=is_new)
+        try:
+            if is_new:
+                db.session.add(item)
+            db.session.commit()
+        except IntegrityError as exc:
+            db.session.rollback()
+            return self.response_422(message=str(exc.orig))
+        db.session.refresh(item)
+        return self.response(201 if is_new else 200, id=item.id, result=self.show_model_schema.dump(item))
+
+    def post_headless(self) -> Any:
+        if not request.is_json:
+            return self.response_400(message="Request is not JSON")
+        data = request.get_json(silent=True)
+        clean, errors = self._validated(data, None)
+        if errors:
+            return self._errors_response(errors)
+        return self._save(self.datamodel.obj(), clean, data, is_new=True)
+
+    def put_headless(self, pk: Any) -> Any:
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        if not request.is_json:
+            return self.response_400(message="Request is not JSON")
+        data = request.get_json(silent=True)
+        clean, errors = self._validated(data, item)
+        if errors:
+            return self._errors_response(errors)
+        if self.spec.parent and "parent_id" not in data:
+            data = {**data, "parent_id": item.parent_id}
+        return self._save(item, clean, data, is_new=False)
+
+
+def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | None = None) -> type[FormModelView]:
+    """The list/show/add/edit screens of one form or child table."""
+    model = models[spec.slug]
+    fields = input_fields(spec)
+    form = build_form(spec, models, lambda: db.session)
+    list_cols = _display_columns(spec, model, tuple(f for f in fields if f.in_list))
+    show_cols = _display_columns(spec, model, fields)
+    edit_cols = [f.name for f in fields] + (["parent"] if spec.parent else [])
+    attrs: dict[str, Any] = {
+        "spec": spec,
+        "datamodel": FormInterface(model),
+        "route_base": f"/forms/{spec.slug.replace('__', '/')}",
+        "class_permission_name": permission_view_name(spec),
+        "method_permission_name": VIEW_METHODS,
+        "base_permissions": list(ACTION_PERMISSIONS.values()),
+        "list_title": lazy_text(spec.title),
+        "show_title": lazy_text(spec.title),
+        "add_title": lazy_text(spec.title),
+        "edit_title": lazy_text(spec.title),
+        "list_columns": list_cols or ["id"],
+        "show_columns": show_cols + ["created_on", "changed_on"],
+        "add_columns": edit_cols,
+        "edit_columns": edit_cols,
+        "add_form": form,
+        "edit_form": form,
+        "search_columns": [f.name if f.type == "reference" else column_name(f) for f in fields if f.in_filters and f.type not in ("file", "photo")],
+        "label_columns": {**_labels(spec, model), "created_on": lazy_text(None), "changed_on": lazy_text(None)},
+        "description_columns": {f.name: lazy_text(f.help) for f in fields if f.help},
+        "formatters_columns": _formatters(spec),
+        "base_order": _order(spec),
+        "page_size": 25,
+        "related_views": related or [],
+    }
+    del attrs["label_columns"]["created_on"], attrs["label_columns"]["changed_on"]
+    return type(f"FormView_{spec.slug}", (FormModelView,), attrs)
+
+
+def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
+    """The REST API of one form or child table, under /api/v1/<slug>/."""
+    model = models[spec.slug]
+    fields = input_fields(spec)
+    columns = [f.name for f in fields]
+    attrs: dict[str, Any] = {
+        "spec": spec,
+        "datamodel": FormInterface(model),
+        "resource_name": spec.slug,
+        "class_permission_name": permission_view_name(spec),
+        "method_permission_name": API_METHODS,
+        "base_permissions": list(ACTION_PERMISSIONS.values()),
+        "openapi_spec_tag": spec.title.id,
+        "list_columns": ["id", *columns],
+        "show_columns": ["id", *columns],
+        "add_columns": columns,
+        "edit_columns": columns,
+        "order_columns": ["id", *[column_name(f) for f in fields if f.type not in ("multichoice",)]],
+        "search_columns": [f.name if f.type == "reference" else column_name(f) for f in fields if f.in_filters and f.type not in ("file", "photo")],
+        "list_model_schema": output_schema(spec, models, with_children=False),
+        "show_model_schema": output_schema(spec, models),
+        "add_model_schema": input_schema(spec),
+        "edit_model_schema": input_schema(spec, partial=True),
+        "label_columns": {f.name: lazy_text(f.label) for f in fields},
+        "base_order": _order(spec),
+        "page_size": 25,
+    }
+    return type(f"FormApi_{spec.slug}", (FormApi,), attrs)
+
+
+def register_forms(appbuilder: Any, specs: dict[str, FormSpec], models: dict[str, Any]) -> None:
+    """Add a menu entry, screens and API for every form (child tables as related views)."""
+    for slug in sorted(specs, key=lambda s: (specs[s].category.id if specs[s].category else "", specs[s].title.id)):
+        spec = specs[slug]
+        children = []
+        for child in spec.children:
+            child_view = build_view(child, models)
+            appbuilder.add_view_no_menu(child_view)
+            appbuilder.add_api(build_api(child, models))
+            children.append(child_view)
+        view = build_view(spec, models, related=children)
+        category = spec.category
+        appbuilder.add_view(
+            view,
+            menu_name(spec),
+            label=lazy_text(spec.title),
+            icon=spec.icon,
+            category=category.id if category else "",
+            category_label=lazy_text(category) if category else "",
+            category_icon="fa-folder-open-o" if category else "",
+        )
+        appbuilder.add_api(build_api(spec, models))

@@ -1,0 +1,69 @@
+"""Admin-written texts shown in the reader's language, and value formatting for screens."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import LazyString, get_locale
+from flask_babel import gettext as _gettext
+from markupsafe import Markup, escape
+
+from app.forms_engine.messages import Message
+from app.forms_engine.spec import FieldSpec, Text
+
+
+def current_lang() -> str:
+    """'id' or 'en', from the request's locale (Bahasa Indonesia outside a request)."""
+    try:
+        locale = get_locale()
+    except RuntimeError:
+        return "id"
+    return "en" if locale is not None and locale.language == "en" else "id"
+
+
+def lazy_text(text: Text | None) -> LazyString | str:
+    """A label that renders in the language of whoever reads it."""
+    if text is None:
+        return ""
+    return LazyString(lambda: text.get(current_lang()))
+
+
+def render_message(message: Message) -> str:
+    """A Message from the engine in the current language."""
+    return message.render(_gettext, current_lang())
+
+
+def rupiah(value: Decimal | int | None) -> str:
+    """Rp 1.250.000 (dot for thousands, comma for decimals; cents only when present)."""
+    if value is None:
+        return ""
+    amount = Decimal(value)
+    whole = int(abs(amount))
+    cents = abs(amount) - whole
+    text = f"{whole:,}".replace(",", ".")
+    if cents:
+        text += "," + f"{cents:.2f}"[2:]
+    return ("-Rp " if amount < 0 else "Rp ") + text
+
+
+def format_value(field: FieldSpec, value: Any) -> Any:
+    """How a stored value of `field` is shown in lists and detail screens (escaped)."""
+    if value is None or value == "":
+        return ""
+    lang = current_lang()
+    if field.type == "choice":
+        return field.choice_label(value, lang)
+    if field.type == "multichoice":
+        return ", ".join(field.choice_label(v, lang) for v in value or ())
+    if field.type == "money":
+        return rupiah(value)
+    if field.type == "boolean":
+        return _gettext("Yes") if value else _gettext("No")
+    if field.type == "date":
+        return value.strftime("%d-%m-%Y")
+    if field.type == "datetime":
+        return value.strftime("%d-%m-%Y %H:%M")
+    if field.type == "longtext":
+        return Markup("<br>").join(escape(line) for line in str(value).splitlines())
+    return value

@@ -1,0 +1,55 @@
+"""Default settings of Simpul.
+
+Every setting can be overridden by an optional config file named in SIMPUL_CONFIG (a Python
+file of UPPERCASE names) and then by environment variables with a SIMPUL_ prefix
+(SIMPUL_DATABASE_URL=postgresql+psycopg://…, SIMPUL_DEBUG=true; values are read as JSON
+when they parse as JSON, else as text).
+"""
+
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+APP_NAME = "Simpul"
+# Must be replaced outside debug mode: `python -c "import secrets; print(secrets.token_hex(32))"`.
+SECRET_KEY = "simpul-development-key-change-me"
+DEBUG = False
+
+# SQLite file by default; PostgreSQL via postgresql+psycopg://user:pass@host/db
+DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'simpul.db'}"
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+# Where shipped form definitions live; `flask simpul forms publish` reads them.
+FORMS_DIR = str(BASE_DIR / "forms")
+# Uploaded files are stored here, outside any static folder, and served through checked views.
+UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+# How often (seconds) each worker checks the published schema version.
+SCHEMA_POLL_SECONDS = 1.0
+# Development convenience: republish forms/ when a file there changes (run.py only).
+WATCH_FORMS = False
+
+# Language: Bahasa Indonesia by default, English selectable.
+BABEL_DEFAULT_LOCALE = "id"
+BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
+LANGUAGES = {
+    "id": {"flag": "id", "name": "Bahasa Indonesia"},
+    "en": {"flag": "gb", "name": "English"},
+}
+
+# Flask-AppBuilder
+AUTH_TYPE = 1  # database accounts (LDAP comes with the access issue)
+FAB_API_SWAGGER_UI = True
+FAB_ADD_SECURITY_VIEWS = True
+FAB_API_MAX_PAGE_SIZE = 100
+FAB_ROLES = {}
+AUTH_ROLE_ADMIN = "Admin"
+AUTH_ROLE_PUBLIC = "Public"
+PAGE_SIZE = 25
+
+# Server (run.py)
+HOST = "127.0.0.1"
+PORT = 8080
+WORKERS = 2
