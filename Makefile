@@ -4,12 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test install install-test translations lint bench clean
+.PHONY: run test install install-test translations extract lint bench clean
 
 run: install
 	$(PY) run.py
 
 test: install-test
+	bash scripts/system-packages.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.installed translations

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import current_app
 from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
 
 from app.forms_engine.messages import Message, N_
 from app.forms_engine.spec import FieldSpec
@@ -28,9 +29,10 @@ def extension_problem(field: FieldSpec, filename: str) -> Message | None:
 
 
 def save_upload(slug: str, field: FieldSpec, upload: FileStorage) -> str:
-    """Store an uploaded file and return its key (`slug/field/random.ext`)."""
+    """Store an uploaded file and return its key (`slug/field/random/original-name`)."""
     ext = (upload.filename or "").rsplit(".", 1)[-1].lower()
-    key = f"{slug}/{field.name}/{secrets.token_hex(16)}.{ext}"
+    name = secure_filename(upload.filename or "") or f"berkas.{ext}"
+    key = f"{slug}/{field.name}/{secrets.token_hex(16)}/{name}"
     path = upload_root() / key
     path.parent.mkdir(parents=True, exist_ok=True)
     upload.save(path)

@@ -104,8 +104,13 @@ def empty_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
 
         upgrade(directory=app.extensions["migrate"].directory)
     app.test_config = config  # type: ignore[attr-defined]
+    _BUILT.append(app)
     yield app
-    _dispose(app)
+    while _BUILT:
+        _dispose(_BUILT.pop())
+
+
+_BUILT: list[Any] = []  # apps built during a test; their pools are closed after it
 
 
 def _dispose(app: Any) -> None:
@@ -136,6 +141,7 @@ def rebuilt(app: Any) -> Any:
 
     fresh = create_app(app.test_config)
     fresh.test_config = app.test_config
+    _BUILT.append(fresh)
     with fresh.app_context():
         sync_permissions(fresh.appbuilder, fresh.extensions.get("simpul_specs", {}))
     return fresh

@@ -114,12 +114,13 @@ def build_models(specs: Iterable[FormSpec], user_model: type | None = None) -> d
             if f.type == "reference" and f.target in models:
                 props[f.name] = orm.relationship(models[f.target], foreign_keys=[table.c[column_name(f)]], lazy="joined" if f.in_list else "select")
         if spec.parent:
-            props["parent"] = orm.relationship(models[spec.parent], foreign_keys=[table.c.parent_id], back_populates=None)
+            props["parent"] = orm.relationship(models[spec.parent], foreign_keys=[table.c.parent_id], back_populates=spec.slug.split("__", 1)[1])
         for f in spec.fields:
             if f.child is not None and not f.retired:
                 child_table = tables[f.child.slug][1]
                 props[f.name] = orm.relationship(
-                    models[f.child.slug], foreign_keys=[child_table.c.parent_id], cascade="all, delete-orphan", passive_deletes=True, order_by=child_table.c.id
+                    models[f.child.slug], foreign_keys=[child_table.c.parent_id], cascade="all, delete-orphan", passive_deletes=True,
+                    order_by=child_table.c.id, back_populates="parent",
                 )
         if user_model is not None:
             props["created_by"] = orm.relationship(user_model, foreign_keys=[table.c.created_by_fk])

@@ -16,6 +16,7 @@ from flask_appbuilder.fieldwidgets import (
     Select2Widget,
 )
 from flask_appbuilder.forms import DynamicForm
+from markupsafe import escape
 from werkzeug.datastructures import FileStorage
 
 from app.forms_engine.fieldtypes import column_name
@@ -121,7 +122,9 @@ class SpecForm(DynamicForm):
             errors.update(conflicts)
         for name, messages in errors.items():
             field = self[name]
-            field.errors = list(field.errors or []) + [render_message(m) for m in messages]
+            # FAB renders errors through gettext, which Jinja marks safe: escape here,
+            # since messages can quote what the user typed.
+            field.errors = list(field.errors or []) + [escape(render_message(m)) for m in messages]
         self._clean = clean
         self._uploads = uploads
         return valid and not errors
