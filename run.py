@@ -1,7 +1,7 @@
 """Set up Simpul (migrate, publish forms/, admin account) and serve it with gunicorn.
 
-    python run.py            # http://127.0.0.1:8080, SQLite in instance/ by default
-    python run.py --no-setup # serve only
+python run.py            # http://127.0.0.1:8080, SQLite in instance/ by default
+python run.py --no-setup # serve only
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ class Server(BaseApplication):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--no-setup", action="store_true", help="skip migrations, form publishing and the admin account")
+    parser.add_argument(
+        "--no-setup", action="store_true", help="skip migrations, form publishing and the admin account"
+    )
     args = parser.parse_args()
     app = create_app()
     if not args.no_setup:

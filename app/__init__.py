@@ -69,6 +69,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from app.cli import simpul_cli
 
         app.cli.add_command(simpul_cli)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        """For load balancers and tests: which schema version this process serves."""
+        return {"status": "ok", "schema_version": app.config["SIMPUL_SCHEMA_VERSION"], "pid": os.getpid()}
+
     return app
 
 

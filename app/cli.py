@@ -60,7 +60,11 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
     except DefinitionErrors as exc:
         _fail([str(e) for e in exc.errors] + ["nothing was published"])
     except ChangeRefused as exc:
-        _fail(["refused: these stored values would not survive the change:"] + [f"  {p.render()}" for p in exc.problems] + ["nothing was published"])
+        _fail(
+            ["refused: these stored values would not survive the change:"]
+            + [f"  {p.render()}" for p in exc.problems]
+            + ["nothing was published"]
+        )
     for slug, plan in report.plans.items():
         verb = "would publish" if dry_run else f"published v{report.published.get(slug)}"
         click.echo(f"{slug}: {verb}")
@@ -169,7 +173,9 @@ def ensure_admin() -> None:
         return
     password = os.environ.get("SIMPUL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
     role = sm.find_role(current_app.config["AUTH_ROLE_ADMIN"])
-    user = sm.add_user(username, "Admin", "Simpul", os.environ.get("SIMPUL_ADMIN_EMAIL", f"{username}@localhost"), role, password)
+    user = sm.add_user(
+        username, "Admin", "Simpul", os.environ.get("SIMPUL_ADMIN_EMAIL", f"{username}@localhost"), role, password
+    )
     if not user:
         _fail([f"could not create the admin account '{username}'"])
     click.echo(f"admin account created: username={username} password={password}")

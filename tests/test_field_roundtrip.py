@@ -45,10 +45,21 @@ fields:
 """
 
 STORED = {
-    "teks": "Halo", "panjang": "baris 1\nbaris 2", "bulat": 42, "desimal": Decimal("3.25"), "uang": Decimal("1250000.00"),
-    "tanggal": date(2020, 11, 4), "waktu": datetime(2020, 11, 5, 8, 30), "ya": True, "status": "aktif",
-    "warna": ["merah", "biru"], "surel": "dinsos@tabalong.go.id", "hp": "+6281234567890",
-    "nik": "6309014507900001", "desa": "63.09.01.2001", "program_id": 1,
+    "teks": "Halo",
+    "panjang": "baris 1\nbaris 2",
+    "bulat": 42,
+    "desimal": Decimal("3.25"),
+    "uang": Decimal("1250000.00"),
+    "tanggal": date(2020, 11, 4),
+    "waktu": datetime(2020, 11, 5, 8, 30),
+    "ya": True,
+    "status": "aktif",
+    "warna": ["merah", "biru"],
+    "surel": "dinsos@tabalong.go.id",
+    "hp": "+6281234567890",
+    "nik": "6309014507900001",
+    "desa": "63.09.01.2001",
+    "program_id": 1,
 }
 
 
@@ -94,16 +105,38 @@ def assert_stored(app: Any, record_id: int) -> None:
 
 def test_screen_round_trip(app: Any, client: Any) -> None:
     form = {
-        "teks": "Halo", "panjang": "baris 1\nbaris 2", "bulat": "42", "desimal": "3,25".replace(",", "."), "uang": "Rp 1.250.000",
-        "tanggal": "2020-11-04", "waktu": "2020-11-05 08:30:00", "ya": "y", "status": "aktif", "warna": ["merah", "biru"],
-        "surel": "dinsos@tabalong.go.id", "hp": "0812-3456-7890", "nik": "6309014507900001", "desa": "63.09.01.2001", "program": "1",
-        "berkas": (io.BytesIO(b"%PDF-1.4 test"), "sk.pdf"), "foto": (io.BytesIO(b"\x89PNG\r\n"), "foto.png"),
+        "teks": "Halo",
+        "panjang": "baris 1\nbaris 2",
+        "bulat": "42",
+        "desimal": "3,25".replace(",", "."),
+        "uang": "Rp 1.250.000",
+        "tanggal": "2020-11-04",
+        "waktu": "2020-11-05 08:30:00",
+        "ya": "y",
+        "status": "aktif",
+        "warna": ["merah", "biru"],
+        "surel": "dinsos@tabalong.go.id",
+        "hp": "0812-3456-7890",
+        "nik": "6309014507900001",
+        "desa": "63.09.01.2001",
+        "program": "1",
+        "berkas": (io.BytesIO(b"%PDF-1.4 test"), "sk.pdf"),
+        "foto": (io.BytesIO(b"\x89PNG\r\n"), "foto.png"),
     }
     response = client.post("/forms/semua/add", data=form, content_type="multipart/form-data")
     assert response.status_code == 302, response.data.decode()[:3000]
     assert_stored(app, 1)
     show = client.get("/forms/semua/show/1").data.decode()
-    for shown in ("Rp 1.250.000", "04-11-2020", "05-11-2020 08:30", "Aktif", "merah, biru", "+6281234567890", "Sembako", "sk.pdf"):
+    for shown in (
+        "Rp 1.250.000",
+        "04-11-2020",
+        "05-11-2020 08:30",
+        "Aktif",
+        "merah, biru",
+        "+6281234567890",
+        "Sembako",
+        "sk.pdf",
+    ):
         assert shown in show, shown
     edit = client.get("/forms/semua/edit/1").data.decode()
     assert 'value="2020-11-04"' in edit and 'value="6309014507900001"' in edit
@@ -119,9 +152,21 @@ def test_screen_round_trip(app: Any, client: Any) -> None:
 
 def test_api_round_trip(app: Any, client: Any) -> None:
     body = {
-        "teks": "Halo", "panjang": "baris 1\nbaris 2", "bulat": 42, "desimal": "3.25", "uang": 1250000, "tanggal": "2020-11-04",
-        "waktu": "2020-11-05T08:30:00", "ya": True, "status": "aktif", "warna": ["biru", "merah"], "surel": "dinsos@tabalong.go.id",
-        "hp": "+62 812 3456 7890", "nik": "6309014507900001", "desa": "63.09.01.2001", "program": 1,
+        "teks": "Halo",
+        "panjang": "baris 1\nbaris 2",
+        "bulat": 42,
+        "desimal": "3.25",
+        "uang": 1250000,
+        "tanggal": "2020-11-04",
+        "waktu": "2020-11-05T08:30:00",
+        "ya": True,
+        "status": "aktif",
+        "warna": ["biru", "merah"],
+        "surel": "dinsos@tabalong.go.id",
+        "hp": "+62 812 3456 7890",
+        "nik": "6309014507900001",
+        "desa": "63.09.01.2001",
+        "program": 1,
     }
     response = client.post("/api/v1/semua/", json=body)
     assert response.status_code == 201, response.json
@@ -142,7 +187,9 @@ def test_child_rows_through_api_and_screen(app: Any, client: Any) -> None:
     response = client.post("/api/v1/semua__anggota/", json={"parent_id": parent, "nama": "Siti", "umur": 41})
     assert response.status_code == 201, response.json
     assert client.get(f"/api/v1/semua/{parent}").json["result"]["anggota"][0]["nama"] == "Siti"
-    response = client.post(f"/forms/semua/anggota/add?_flt_0_parent={parent}", data={"nama": "Budi", "umur": "7", "parent": str(parent)})
+    response = client.post(
+        f"/forms/semua/anggota/add?_flt_0_parent={parent}", data={"nama": "Budi", "umur": "7", "parent": str(parent)}
+    )
     assert response.status_code == 302
     assert "Budi" in client.get(f"/forms/semua/show/{parent}").data.decode()
 

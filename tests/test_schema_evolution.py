@@ -31,7 +31,10 @@ def rows(app: Any, sql: str) -> list[tuple]:
 def insert(app: Any, *values: tuple[str, str, str]) -> None:
     with app.app_context(), db.engine.begin() as conn:
         for nama, umur, catatan in values:
-            conn.execute(sa.text("INSERT INTO form_peserta (nama, umur, catatan) VALUES (:n, :u, :c)"), {"n": nama, "u": umur, "c": catatan})
+            conn.execute(
+                sa.text("INSERT INTO form_peserta (nama, umur, catatan) VALUES (:n, :u, :c)"),
+                {"n": nama, "u": umur, "c": catatan},
+            )
 
 
 @pytest.fixture

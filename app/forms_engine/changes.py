@@ -16,7 +16,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
 from .fieldtypes import Invalid, check, column_name, convert
-from .messages import Message, N_
+from .messages import N_, Message
 from .spec import FieldSpec, FormSpec
 from .tables import all_tables, build_table, field_column, field_indexes, identifier
 
@@ -123,7 +123,16 @@ def _limits(f: FieldSpec) -> tuple[Any, ...]:
 
 
 def _table_options(spec: FormSpec) -> tuple[Any, ...]:
-    return (spec.title, spec.category, spec.description, spec.icon, spec.title_field, spec.order_by, spec.permissions, spec.region_field)
+    return (
+        spec.title,
+        spec.category,
+        spec.description,
+        spec.icon,
+        spec.title_field,
+        spec.order_by,
+        spec.permissions,
+        spec.region_field,
+    )
 
 
 def _index_names(spec: FormSpec) -> set[str]:
@@ -134,7 +143,9 @@ def _rows(conn: sa.Connection, table: str, column: str) -> Any:
     t = sa.table(table, sa.column("id"), sa.column(column))
     last = 0
     while True:
-        batch = conn.execute(sa.select(t.c.id, t.c[column]).where(t.c.id > last, t.c[column].is_not(None)).order_by(t.c.id).limit(BATCH)).all()
+        batch = conn.execute(
+            sa.select(t.c.id, t.c[column]).where(t.c.id > last, t.c[column].is_not(None)).order_by(t.c.id).limit(BATCH)
+        ).all()
         if not batch:
             return
         yield from batch
@@ -180,10 +191,22 @@ def _duplicates(conn: sa.Connection, plan: Plan) -> list[RowProblem]:
             old_cols = [column_name(before.field_by_id(f.id) or f) for f in group]
             t = sa.table(part.table_name, *[sa.column(c) for c in old_cols])
             cols = [t.c[c] for c in old_cols]
-            query = sa.select(*cols, sa.func.count()).where(*[c.is_not(None) for c in cols]).group_by(*cols).having(sa.func.count() > 1).limit(MAX_REPORTED)
+            query = (
+                sa.select(*cols, sa.func.count())
+                .where(*[c.is_not(None) for c in cols])
+                .group_by(*cols)
+                .having(sa.func.count() > 1)
+                .limit(MAX_REPORTED)
+            )
             for row in conn.execute(query):
                 problems.append(
-                    RowProblem(part.table_name, "+".join(f.name for f in group), None, tuple(row[:-1]) if len(group) > 1 else row[0], Message(N_("%(n)s rows share this value; it must be unique"), {"n": row[-1]}))
+                    RowProblem(
+                        part.table_name,
+                        "+".join(f.name for f in group),
+                        None,
+                        tuple(row[:-1]) if len(group) > 1 else row[0],
+                        Message(N_("%(n)s rows share this value; it must be unique"), {"n": row[-1]}),
+                    )
                 )
     return problems
 
@@ -213,7 +236,11 @@ def apply_plan(conn: sa.Connection, plan: Plan, version: int, user_table: sa.Tab
             notes.append(f"{change.table}: add column {column_name(new)}")
         elif change.kind == "rename" and old is not None and new is not None:
             _drop_indexes_on(ops, conn, change.table, column_name(old))
-            conn.execute(sa.text(f"ALTER TABLE {quote(change.table)} RENAME COLUMN {quote(column_name(old))} TO {quote(column_name(new))}"))
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {quote(change.table)} RENAME COLUMN {quote(column_name(old))} TO {quote(column_name(new))}"
+                )
+            )
             notes.append(f"{change.table}: rename column {column_name(old)} -> {column_name(new)}")
         elif change.kind == "convert" and old is not None and new is not None:
             notes.append(_convert_column(conn, ops, change.table, old, new, version))
@@ -244,16 +271,23 @@ def _sync_indexes(ops: Operations, conn: sa.Connection, part: FormSpec) -> None:
     """Create the indexes the spec wants and drop generated ones it no longer wants."""
     existing = _existing_indexes(conn, part.table_name)
     wanted = {ix.name: ix for ix in field_indexes(part.table_name, part)}
-    for name, columns in existing.items():
+    for name, _columns in existing.items():
         generated = name.startswith(("ix_", "ux_")) and name != identifier("ix", part.table_name, "region_code")
         if generated and name not in wanted and name != identifier("ix", part.table_name, "parent_id"):
             ops.drop_index(name, table_name=part.table_name)
     for name, index in wanted.items():
         if name not in existing:
-            ops.create_index(name, part.table_name, [c if isinstance(c, str) else c.name for c in index.expressions], unique=index.unique)
+            ops.create_index(
+                name,
+                part.table_name,
+                [c if isinstance(c, str) else c.name for c in index.expressions],
+                unique=index.unique,
+            )
 
 
-def _convert_column(conn: sa.Connection, ops: Operations, table: str, old: FieldSpec, new: FieldSpec, version: int) -> str:
+def _convert_column(
+    conn: sa.Connection, ops: Operations, table: str, old: FieldSpec, new: FieldSpec, version: int
+) -> str:
     """Copy converted values into a new column; keep the old one as `_old_<name>_v<N>`."""
     # A rename in the same plan has already moved the column to its new name.
     old_col, new_col = column_name(new) if old.name != new.name else column_name(old), column_name(new)
@@ -265,7 +299,10 @@ def _convert_column(conn: sa.Connection, ops: Operations, table: str, old: Field
     t = sa.table(table, sa.column("id"), sa.column(staging, column.type))
     values = [{"row_id": row_id, "value": convert(new, value)} for row_id, value in _rows(conn, table, old_col)]
     for start in range(0, len(values), BATCH):
-        conn.execute(t.update().where(t.c.id == sa.bindparam("row_id")).values({staging: sa.bindparam("value")}), values[start : start + BATCH])
+        conn.execute(
+            t.update().where(t.c.id == sa.bindparam("row_id")).values({staging: sa.bindparam("value")}),
+            values[start : start + BATCH],
+        )
     _drop_indexes_on(ops, conn, table, old_col)
     quote = conn.dialect.identifier_preparer.quote
     conn.execute(sa.text(f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(old_col)} TO {quote(backup)}"))

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
 from .identity import check_nik, normalise_phone
-from .messages import Message, N_
+from .messages import N_, Message
 from .spec import FieldSpec
 
 REGION_LEVELS = {"provinsi": 1, "kabupaten": 2, "kecamatan": 3, "desa": 4}
@@ -68,7 +68,7 @@ def _integer(field: FieldSpec, value: Any) -> int:
 
 
 def _decimal(field: FieldSpec, value: Any) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise Invalid(Message(N_("must be a number")))
     try:
         number = Decimal(str(value).strip())
@@ -239,8 +239,20 @@ FIELD_TYPES: dict[str, FieldType] = {
 # Conversions a type change may attempt; anything else is refused at load time.
 CONVERTIBLE: dict[str, frozenset[str]] = {
     "text": frozenset(
-        {"longtext", "integer", "decimal", "money", "date", "datetime", "boolean", "choice",
-         "email", "phone", "nik", "region"}
+        {
+            "longtext",
+            "integer",
+            "decimal",
+            "money",
+            "date",
+            "datetime",
+            "boolean",
+            "choice",
+            "email",
+            "phone",
+            "nik",
+            "region",
+        }
     ),
     "longtext": frozenset({"text"}),
     "integer": frozenset({"decimal", "money", "text", "longtext", "boolean"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .messages import Message, N_
+from .messages import N_, Message
 
 _DIGITS16 = re.compile(r"^\d{16}$")
 

@@ -27,24 +27,58 @@ from .fieldtypes import (
     column_name,
     convert,
 )
-from .messages import Message, N_
+from .messages import N_, Message
 from .spec import Choice, FieldSpec, FormSpec, Text
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME = 40
 SQL_KEYWORDS = frozenset(w.lower() for w in PG_RESERVED | ANSI_RESERVED | SQLiteIdentifierPreparer.reserved_words)
 SYSTEM_COLUMNS = frozenset(
-    {"id", "created_on", "created_by_fk", "created_by", "changed_on", "changed_by_fk",
-     "changed_by", "region_code", "parent_id", "parent"}
+    {
+        "id",
+        "created_on",
+        "created_by_fk",
+        "created_by",
+        "changed_on",
+        "changed_by_fk",
+        "changed_by",
+        "region_code",
+        "parent_id",
+        "parent",
+    }
 )
 ACTIONS = ("view", "add", "edit", "delete")
 FORM_KEYS = frozenset(
-    {"form", "title", "description", "category", "icon", "title_field", "order_by",
-     "unique_together", "region_field", "permissions", "fields"}
+    {
+        "form",
+        "title",
+        "description",
+        "category",
+        "icon",
+        "title_field",
+        "order_by",
+        "unique_together",
+        "region_field",
+        "permissions",
+        "fields",
+    }
 )
 FIELD_KEYS = frozenset(
-    {"name", "id", "type", "label", "help", "required", "unique", "default", "indexed",
-     "list", "search", "filter", "retired"}
+    {
+        "name",
+        "id",
+        "type",
+        "label",
+        "help",
+        "required",
+        "unique",
+        "default",
+        "indexed",
+        "list",
+        "search",
+        "filter",
+        "retired",
+    }
 )
 ORDER_SYSTEM = ("id", "created_on", "changed_on")
 
@@ -201,12 +235,16 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
     if region_field is not None:
         target = live.get(region_field)
         if target is None or target.type != "region":
-            reader.error(_join(path, "region_field"), N_("'%(name)s' is not a region field of this form"), name=region_field)
+            reader.error(
+                _join(path, "region_field"), N_("'%(name)s' is not a region field of this form"), name=region_field
+            )
             region_field = None
     elif parent is None:
         region_field = next((f.name for f in fields if not f.retired and f.type == "region"), None)
 
-    permissions = _parse_permissions(reader, data.get("permissions"), _join(path, "permissions")) if parent is None else {}
+    permissions = (
+        _parse_permissions(reader, data.get("permissions"), _join(path, "permissions")) if parent is None else {}
+    )
     icon = data.get("icon", "fa-table")
     if not isinstance(icon, str) or not re.fullmatch(r"fa-[a-z0-9-]+", icon):
         reader.error(_join(path, "icon"), N_("must be a Font Awesome icon name such as fa-table"))
@@ -218,7 +256,9 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
         title=title or Text(slug),
         fields=tuple(fields),
         category=reader.text(data.get("category"), _join(path, "category"), required=False) if parent is None else None,
-        description=reader.text(data.get("description"), _join(path, "description"), required=False) if parent is None else None,
+        description=reader.text(data.get("description"), _join(path, "description"), required=False)
+        if parent is None
+        else None,
         icon=icon,
         title_field=title_field,
         order_by=order_by,
@@ -241,7 +281,12 @@ def _check_unique_names(reader: _Reader, fields: list[tuple[int, FieldSpec]], pa
         elif f.id in ids:
             reader.error(_join(where, "id"), N_("duplicate field id '%(name)s'"), name=f.id)
         elif f.type != "child" and column_name(f) in columns:
-            reader.error(_join(where, "name"), N_("field '%(name)s' would use column '%(column)s' of another field"), name=f.name, column=column_name(f))
+            reader.error(
+                _join(where, "name"),
+                N_("field '%(name)s' would use column '%(column)s' of another field"),
+                name=f.name,
+                column=column_name(f),
+            )
         names.add(f.name)
         ids.add(f.id)
         columns.add(column_name(f))
@@ -285,7 +330,12 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
     choices = _parse_choices(reader, raw, path) if "choices" in ftype.options else ()
     level = raw.get("level")
     if level is not None and level not in REGION_LEVELS:
-        reader.error(_join(path, "level"), N_("unknown level '%(level)s'; expected one of %(expected)s"), level=level, expected=", ".join(REGION_LEVELS))
+        reader.error(
+            _join(path, "level"),
+            N_("unknown level '%(level)s'; expected one of %(expected)s"),
+            level=level,
+            expected=", ".join(REGION_LEVELS),
+        )
         level = None
     target = raw.get("target")
     if type_name == "reference" and not isinstance(target, str):
@@ -312,7 +362,9 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
         indexed=reader.flag(raw, "indexed", path, False),
         in_list=reader.flag(raw, "list", path, type_name not in ("longtext", "child", "multichoice")),
         in_search=reader.flag(raw, "search", path, type_name in ("text", "nik", "email", "phone")),
-        in_filters=reader.flag(raw, "filter", path, type_name not in ("longtext", "child", "file", "photo", "multichoice")),
+        in_filters=reader.flag(
+            raw, "filter", path, type_name not in ("longtext", "child", "file", "photo", "multichoice")
+        ),
         retired=reader.flag(raw, "retired", path, False),
         min=raw.get("min"),
         max=raw.get("max"),
@@ -396,7 +448,9 @@ def _parse_order(reader: _Reader, value: Any, path: str, live: Mapping[str, Fiel
     return tuple(items)
 
 
-def _parse_unique_together(reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]) -> tuple[tuple[str, ...], ...]:
+def _parse_unique_together(
+    reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]
+) -> tuple[tuple[str, ...], ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(group, list) and len(group) >= 2 for group in value):
@@ -455,7 +509,9 @@ def definition_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_paths(paths: Iterable[Path], base: Path | None = None) -> tuple[dict[str, tuple[FormSpec, Any]], list[DefinitionError]]:
+def load_paths(
+    paths: Iterable[Path], base: Path | None = None
+) -> tuple[dict[str, tuple[FormSpec, Any]], list[DefinitionError]]:
     """Load every definition under `paths`; return ({slug: (spec, raw)}, errors)."""
     found: dict[str, tuple[FormSpec, Any]] = {}
     errors: list[DefinitionError] = []
@@ -473,7 +529,14 @@ def load_paths(paths: Iterable[Path], base: Path | None = None) -> tuple[dict[st
                 continue
             if spec.slug in found:
                 errors.append(
-                    DefinitionError(display, "form", Message(N_("form '%(slug)s' is also defined in %(other)s"), {"slug": spec.slug, "other": found[spec.slug][0].source}))
+                    DefinitionError(
+                        display,
+                        "form",
+                        Message(
+                            N_("form '%(slug)s' is also defined in %(other)s"),
+                            {"slug": spec.slug, "other": found[spec.slug][0].source},
+                        ),
+                    )
                 )
                 continue
             found[spec.slug] = (spec, data)
@@ -499,20 +562,31 @@ def check_references(specs: Mapping[str, FormSpec], known: Mapping[str, FormSpec
                     continue
                 if f.target not in everything:
                     errors.append(
-                        DefinitionError(spec.source, f"{prefix}fields[{index}].target", Message(N_("references unknown form '%(target)s'"), {"target": f.target}))
+                        DefinitionError(
+                            spec.source,
+                            f"{prefix}fields[{index}].target",
+                            Message(N_("references unknown form '%(target)s'"), {"target": f.target}),
+                        )
                     )
                 else:
                     graph.setdefault(spec.slug, set()).add(f.target)  # type: ignore[arg-type]
     for spec in known.values():
         if spec.slug not in specs:
             graph.setdefault(spec.slug, set()).update(
-                f.target for owner in (spec, *spec.children) for f in owner.live_fields if f.type == "reference" and f.target
+                f.target
+                for owner in (spec, *spec.children)
+                for f in owner.live_fields
+                if f.type == "reference" and f.target
             )
     for slug in specs:
         cycle = _find_cycle(graph, slug)
         if cycle:
             errors.append(
-                DefinitionError(specs[slug].source, "fields", Message(N_("references form a cycle: %(cycle)s"), {"cycle": " -> ".join(cycle)}))
+                DefinitionError(
+                    specs[slug].source,
+                    "fields",
+                    Message(N_("references form a cycle: %(cycle)s"), {"cycle": " -> ".join(cycle)}),
+                )
             )
     return errors
 
@@ -541,16 +615,33 @@ def check_change(old: FormSpec, new: FormSpec) -> list[DefinitionError]:
                 clash = old_names.get(f.name)
                 if clash is not None:
                     errors.append(
-                        DefinitionError(new.source, f"{at}.name", Message(N_("'%(name)s' is still used by field id '%(id)s' (retired fields keep their column); restore that field or choose another name"), {"name": f.name, "id": clash.id}))
+                        DefinitionError(
+                            new.source,
+                            f"{at}.name",
+                            Message(
+                                N_(
+                                    "'%(name)s' is still used by field id '%(id)s' (retired fields keep their column); restore that field or choose another name"
+                                ),
+                                {"name": f.name, "id": clash.id},
+                            ),
+                        )
                     )
                 continue
             if before.type != f.type and f.type not in CONVERTIBLE.get(before.type, frozenset()):
                 errors.append(
-                    DefinitionError(new.source, f"{at}.type", Message(N_("cannot change type from %(old)s to %(new)s"), {"old": before.type, "new": f.type}))
+                    DefinitionError(
+                        new.source,
+                        f"{at}.type",
+                        Message(N_("cannot change type from %(old)s to %(new)s"), {"old": before.type, "new": f.type}),
+                    )
                 )
             if before.type == f.type == "reference" and before.target != f.target:
                 errors.append(
-                    DefinitionError(new.source, f"{at}.target", Message(N_("cannot change the target of a reference; add a new field instead")))
+                    DefinitionError(
+                        new.source,
+                        f"{at}.target",
+                        Message(N_("cannot change the target of a reference; add a new field instead")),
+                    )
                 )
     return errors
 

@@ -11,11 +11,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
 import sqlalchemy as sa
 
 from .changes import ChangeRefused, Plan, RowProblem, apply_plan, dry_run, plan_changes
-from .messages import Message, N_
 from .loader import DefinitionError, DefinitionErrors, carry_retired, check_change, check_references
+from .messages import N_, Message
 from .serialize import to_definition
 from .spec import FormSpec
 from .store import dump_json, form_table, form_version_table, published_specs, schema_state_table
@@ -116,17 +117,29 @@ def publish(
         if version == 1:
             conn.execute(form_table.insert().values(slug=slug, version=version, retired=False, changed_on=now))
         else:
-            conn.execute(form_table.update().where(form_table.c.slug == slug).values(version=version, retired=False, changed_on=now))
+            conn.execute(
+                form_table.update()
+                .where(form_table.c.slug == slug)
+                .values(version=version, retired=False, changed_on=now)
+            )
         conn.execute(
             form_version_table.insert().values(
-                slug=slug, version=version, definition=dump_json(to_definition(spec)),
-                changes=dump_json({"changes": changes, "notes": notes}), published_by=user, published_on=now,
+                slug=slug,
+                version=version,
+                definition=dump_json(to_definition(spec)),
+                changes=dump_json({"changes": changes, "notes": notes}),
+                published_by=user,
+                published_on=now,
             )
         )
         report.published[slug] = version
         report.notes[slug] = notes
     report.schema_version = current_version + 1
-    conn.execute(schema_state_table.update().where(schema_state_table.c.id == 1).values(version=report.schema_version, changed_on=now))
+    conn.execute(
+        schema_state_table.update()
+        .where(schema_state_table.c.id == 1)
+        .values(version=report.schema_version, changed_on=now)
+    )
     return report
 
 
@@ -141,25 +154,41 @@ def retire_form(conn: sa.Connection, slug: str, user: str) -> int:
     if row is None or row.retired:
         raise DefinitionErrors([DefinitionError(slug, "", _unknown(slug))])
     dependants = [
-        s.slug for s in published_specs(conn).values() if s.slug != slug and any(
-            f.type == "reference" and f.target == slug for part in (s, *s.children) for f in part.live_fields)
+        s.slug
+        for s in published_specs(conn).values()
+        if s.slug != slug
+        and any(f.type == "reference" and f.target == slug for part in (s, *s.children) for f in part.live_fields)
     ]
     if dependants:
-        raise DefinitionErrors([DefinitionError(slug, "", Message(N_("forms %(forms)s still reference it"), {"forms": ", ".join(dependants)}))])
+        raise DefinitionErrors(
+            [
+                DefinitionError(
+                    slug, "", Message(N_("forms %(forms)s still reference it"), {"forms": ", ".join(dependants)})
+                )
+            ]
+        )
     now = datetime.now()
     conn.execute(form_table.update().where(form_table.c.slug == slug).values(retired=True, changed_on=now))
     last = conn.execute(
-        sa.select(form_version_table.c.definition).where(form_version_table.c.slug == slug, form_version_table.c.version == row.version)
+        sa.select(form_version_table.c.definition).where(
+            form_version_table.c.slug == slug, form_version_table.c.version == row.version
+        )
     ).scalar_one()
     conn.execute(
         form_version_table.insert().values(
-            slug=slug, version=row.version + 1, definition=last, changes=dump_json({"changes": [f"retire form {slug}"], "notes": []}),
-            published_by=user, published_on=now,
+            slug=slug,
+            version=row.version + 1,
+            definition=last,
+            changes=dump_json({"changes": [f"retire form {slug}"], "notes": []}),
+            published_by=user,
+            published_on=now,
         )
     )
     conn.execute(form_table.update().where(form_table.c.slug == slug).values(version=row.version + 1))
     version = conn.execute(sa.select(schema_state_table.c.version).where(schema_state_table.c.id == 1)).scalar_one() + 1
-    conn.execute(schema_state_table.update().where(schema_state_table.c.id == 1).values(version=version, changed_on=now))
+    conn.execute(
+        schema_state_table.update().where(schema_state_table.c.id == 1).values(version=version, changed_on=now)
+    )
     return version
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .fieldtypes import Invalid, check, column_name, convert
-from .messages import Message, N_
+from .messages import N_, Message
 from .spec import FieldSpec, FormSpec
 
 Errors = dict[str, list[Message]]
@@ -51,7 +51,13 @@ def validate_values(spec: FormSpec, data: Mapping[str, Any], partial: bool = Fal
     return clean, errors
 
 
-def unique_conflicts(conn: sa.Connection | sa.orm.Session, table: sa.Table, spec: FormSpec, values: Mapping[str, Any], exclude_id: int | None) -> Errors:
+def unique_conflicts(
+    conn: sa.Connection | sa.orm.Session,
+    table: sa.Table,
+    spec: FormSpec,
+    values: Mapping[str, Any],
+    exclude_id: int | None,
+) -> Errors:
     """Values that another record of the table already holds (unique and unique together)."""
     errors: Errors = {}
     groups = [(f.name,) for f in input_fields(spec) if f.unique] + list(spec.unique_together)
@@ -67,7 +73,9 @@ def unique_conflicts(conn: sa.Connection | sa.orm.Session, table: sa.Table, spec
             message = (
                 Message(N_("already used by record #%(id)s"), {"id": other})
                 if len(group) == 1
-                else Message(N_("already used together with %(others)s by record #%(id)s"), {"id": other, "others": labels})
+                else Message(
+                    N_("already used together with %(others)s by record #%(id)s"), {"id": other, "others": labels}
+                )
             )
             errors.setdefault(group[0], []).append(message)
     return errors

@@ -20,7 +20,18 @@ def field_to_definition(f: FieldSpec) -> dict[str, Any]:
         if getattr(f, attr):
             data[key] = True
     data["list"], data["search"], data["filter"] = f.in_list, f.in_search, f.in_filters
-    for key in ("default", "min", "max", "min_length", "max_length", "pattern", "level", "target", "precision", "scale"):
+    for key in (
+        "default",
+        "min",
+        "max",
+        "min_length",
+        "max_length",
+        "pattern",
+        "level",
+        "target",
+        "precision",
+        "scale",
+    ):
         value = getattr(f, key)
         if value is not None:
             data[key] = value

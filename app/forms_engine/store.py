@@ -67,8 +67,15 @@ def schema_version(conn: sa.Connection) -> int:
 def published_specs(conn: sa.Connection, include_retired: bool = False) -> dict[str, FormSpec]:
     """The current published spec of every form, keyed by slug."""
     query = (
-        sa.select(form_table.c.slug, form_table.c.retired, form_version_table.c.definition, form_version_table.c.version)
-        .join(form_version_table, sa.and_(form_version_table.c.slug == form_table.c.slug, form_version_table.c.version == form_table.c.version))
+        sa.select(
+            form_table.c.slug, form_table.c.retired, form_version_table.c.definition, form_version_table.c.version
+        )
+        .join(
+            form_version_table,
+            sa.and_(
+                form_version_table.c.slug == form_table.c.slug, form_version_table.c.version == form_table.c.version
+            ),
+        )
         .order_by(form_table.c.slug)
     )
     specs: dict[str, FormSpec] = {}
@@ -81,5 +88,7 @@ def published_specs(conn: sa.Connection, include_retired: bool = False) -> dict[
 
 def form_history(conn: sa.Connection, slug: str) -> list[sa.Row]:
     """Every published version of a form, oldest first."""
-    query = sa.select(form_version_table).where(form_version_table.c.slug == slug).order_by(form_version_table.c.version)
+    query = (
+        sa.select(form_version_table).where(form_version_table.c.slug == slug).order_by(form_version_table.c.version)
+    )
     return list(conn.execute(query))

@@ -34,7 +34,9 @@ def field_column(table: str, field: FieldSpec, target_table: str | None) -> sa.C
     sql_type = FIELD_TYPES[field.type].column(field)  # type: ignore[misc]
     args: list[Any] = []
     if field.type == "reference" and target_table:
-        args.append(sa.ForeignKey(f"{target_table}.id", name=identifier("fk", table, column_name(field)), ondelete="RESTRICT"))
+        args.append(
+            sa.ForeignKey(f"{target_table}.id", name=identifier("fk", table, column_name(field)), ondelete="RESTRICT")
+        )
     return sa.Column(column_name(field), sql_type, *args, nullable=True)
 
 
@@ -56,11 +58,21 @@ def field_indexes(table: str, spec: FormSpec) -> list[sa.Index]:
 def build_table(spec: FormSpec, metadata: sa.MetaData, user_table: sa.Table | None) -> sa.Table:
     """Define the table of one form (or child table) in `metadata`."""
     name = spec.table_name
-    user_fk = (lambda col: [sa.ForeignKey(user_table.c.id, name=identifier("fk", name, col))]) if user_table is not None else (lambda col: [])
+    user_fk = (
+        (lambda col: [sa.ForeignKey(user_table.c.id, name=identifier("fk", name, col))])
+        if user_table is not None
+        else (lambda col: [])
+    )
     columns: list[Any] = [sa.Column("id", sa.Integer, primary_key=True)]
     if spec.parent:
         columns.append(
-            sa.Column("parent_id", sa.Integer, sa.ForeignKey(f"form_{spec.parent}.id", name=identifier("fk", name, "parent_id"), ondelete="CASCADE"), nullable=False, index=True)
+            sa.Column(
+                "parent_id",
+                sa.Integer,
+                sa.ForeignKey(f"form_{spec.parent}.id", name=identifier("fk", name, "parent_id"), ondelete="CASCADE"),
+                nullable=False,
+                index=True,
+            )
         )
     for f in spec.column_fields:
         target = f"form_{f.target}" if f.type == "reference" else None
@@ -112,15 +124,23 @@ def build_models(specs: Iterable[FormSpec], user_model: type | None = None) -> d
         props: dict[str, Any] = {}
         for f in spec.column_fields:
             if f.type == "reference" and f.target in models:
-                props[f.name] = orm.relationship(models[f.target], foreign_keys=[table.c[column_name(f)]], lazy="joined" if f.in_list else "select")
+                props[f.name] = orm.relationship(
+                    models[f.target], foreign_keys=[table.c[column_name(f)]], lazy="joined" if f.in_list else "select"
+                )
         if spec.parent:
-            props["parent"] = orm.relationship(models[spec.parent], foreign_keys=[table.c.parent_id], back_populates=spec.slug.split("__", 1)[1])
+            props["parent"] = orm.relationship(
+                models[spec.parent], foreign_keys=[table.c.parent_id], back_populates=spec.slug.split("__", 1)[1]
+            )
         for f in spec.fields:
             if f.child is not None and not f.retired:
                 child_table = tables[f.child.slug][1]
                 props[f.name] = orm.relationship(
-                    models[f.child.slug], foreign_keys=[child_table.c.parent_id], cascade="all, delete-orphan", passive_deletes=True,
-                    order_by=child_table.c.id, back_populates="parent",
+                    models[f.child.slug],
+                    foreign_keys=[child_table.c.parent_id],
+                    cascade="all, delete-orphan",
+                    passive_deletes=True,
+                    order_by=child_table.c.id,
+                    back_populates="parent",
                 )
         if user_model is not None:
             props["created_by"] = orm.relationship(user_model, foreign_keys=[table.c.created_by_fk])

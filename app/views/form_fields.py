@@ -20,7 +20,7 @@ from markupsafe import escape
 from werkzeug.datastructures import FileStorage
 
 from app.forms_engine.fieldtypes import column_name
-from app.forms_engine.messages import Message, N_
+from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import input_fields, unique_conflicts, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.uploads import extension_problem, save_upload
@@ -57,9 +57,13 @@ def wtforms_field(field: FieldSpec, models: dict[str, Any], session_factory: Any
     if field.type == "boolean":
         return wtforms.BooleanField(false_values=(False, "false", "", "0", "n"), **kwargs)
     if field.type == "choice":
-        return wtforms.SelectField(choices=_choices(field, blank=True), validate_choice=False, widget=Select2Widget(), **kwargs)
+        return wtforms.SelectField(
+            choices=_choices(field, blank=True), validate_choice=False, widget=Select2Widget(), **kwargs
+        )
     if field.type == "multichoice":
-        return wtforms.SelectMultipleField(choices=_choices(field, blank=False), validate_choice=False, widget=Select2ManyWidget(), **kwargs)
+        return wtforms.SelectMultipleField(
+            choices=_choices(field, blank=False), validate_choice=False, widget=Select2ManyWidget(), **kwargs
+        )
     if field.type == "reference":
         target = models[field.target]  # type: ignore[index]
         return QuerySelectField(
@@ -151,7 +155,11 @@ class SpecForm(DynamicForm):
 
 def build_form(spec: FormSpec, models: dict[str, Any], session_factory: Any) -> type[SpecForm]:
     """A form class with an input per live field (and the parent picker for child rows)."""
-    attrs: dict[str, Any] = {"_spec": spec, "_model": models[spec.slug], "_session_factory": staticmethod(session_factory)}
+    attrs: dict[str, Any] = {
+        "_spec": spec,
+        "_model": models[spec.slug],
+        "_session_factory": staticmethod(session_factory),
+    }
     for f in input_fields(spec):
         attrs[f.name] = wtforms_field(f, models, session_factory)
     if spec.parent:

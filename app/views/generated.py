@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import abort, g, request, send_file, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
-from flask_appbuilder.api import safe
-from flask_appbuilder.security.decorators import permission_name, protect
+from flask_babel import lazy_gettext
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
+from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import input_fields, unique_conflicts, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.uploads import upload_path
@@ -24,11 +24,31 @@ from app.views.schemas import input_schema, output_schema
 
 ACTION_PERMISSIONS = {"view": "can_read", "add": "can_add", "edit": "can_edit", "delete": "can_delete"}
 VIEW_METHODS = {
-    "list": "read", "show": "read", "file": "read", "download": "read", "action": "read",
-    "api": "read", "api_read": "read", "api_get": "read", "api_column_add": "add", "api_column_edit": "edit",
-    "api_readvalues": "read", "add": "add", "edit": "edit", "delete": "delete", "action_post": "delete",
+    "list": "read",
+    "show": "read",
+    "file": "read",
+    "download": "read",
+    "action": "read",
+    "api": "read",
+    "api_read": "read",
+    "api_get": "read",
+    "api_column_add": "add",
+    "api_column_edit": "edit",
+    "api_readvalues": "read",
+    "add": "add",
+    "edit": "edit",
+    "delete": "delete",
+    "action_post": "delete",
 }
-API_METHODS = {"get_list": "read", "get": "read", "info": "read", "related": "read", "post": "add", "put": "edit", "delete": "delete"}
+API_METHODS = {
+    "get_list": "read",
+    "get": "read",
+    "info": "read",
+    "related": "read",
+    "post": "add",
+    "put": "edit",
+    "delete": "delete",
+}
 
 
 def permission_view_name(spec: FormSpec) -> str:
@@ -87,9 +107,8 @@ def _display_columns(spec: FormSpec, model: Any, fields: tuple[FieldSpec, ...]) 
     return columns
 
 
-def _labels(spec: FormSpec, model: Any) -> dict[str, Any]:
-    labels: dict[str, Any] = {"created_on": lazy_text(None), "changed_on": lazy_text(None)}
-    labels = {}
+def _labels(spec: FormSpec) -> dict[str, Any]:
+    labels: dict[str, Any] = {"created_on": lazy_gettext("Created on"), "changed_on": lazy_gettext("Changed on")}
     for f in spec.live_fields:
         labels[f.name] = lazy_text(f.label)
         labels[column_name(f)] = lazy_text(f.label)
@@ -150,7 +169,9 @@ class FormApi(ModelRestApi):
     allow_browser_login = True
 
     def _errors_response(self, errors: dict[str, list[Any]]) -> Any:
-        return self.response_422(message={name: [render_message(m) for m in messages] for name, messages in errors.items()})
+        return self.response_422(
+            message={name: [render_message(m) for m in messages] for name, messages in errors.items()}
+        )
 
     def _validated(self, data: Any, item: Any | None) -> tuple[dict[str, Any], dict[str, list[Any]]]:
         if not isinstance(data, dict):
@@ -165,16 +186,18 @@ class FormApi(ModelRestApi):
         unknown = [k for k in data if k not in {f.name for f in input_fields(self.spec)} | {"parent_id"}]
         clean, errors = validate_values(self.spec, raw)
         for key in unknown:
-            from app.forms_engine.messages import Message, N_
-
             errors[key] = [Message(N_("unknown field"))]
         for f in input_fields(self.spec):
-            if f.type in ("file", "photo") and f.name in data and (item is None or data[f.name] != getattr(item, f.name)):
-                from app.forms_engine.messages import Message, N_
-
+            if (
+                f.type in ("file", "photo")
+                and f.name in data
+                and (item is None or data[f.name] != getattr(item, f.name))
+            ):
                 errors[f.name] = [Message(N_("files are uploaded through the screen"))]
         if not errors:
-            errors = unique_conflicts(db.session, self.datamodel.obj.__table__, self.spec, clean, getattr(item, "id", None))
+            errors = unique_conflicts(
+                db.session, self.datamodel.obj.__table__, self.spec, clean, getattr(item, "id", None)
+            )
         return clean, errors
 
     def _save(self, item: Any, clean: dict[str, Any], data: dict[str, Any], is_new: bool) -> Any:
@@ -185,8 +208,6 @@ class FormApi(ModelRestApi):
             parent_model = self.datamodel.obj.parent.property.mapper.class_
             parent = db.session.get(parent_model, data.get("parent_id")) if data.get("parent_id") is not None else None
             if parent is None:
-                from app.forms_engine.messages import Message, N_
-
                 return self._errors_response({"parent_id": [Message(N_("no such parent record"))]})
             item.parent = parent
         stamp(item, self.spec, is_new=is_new)
@@ -249,15 +270,18 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
         "edit_columns": edit_cols,
         "add_form": form,
         "edit_form": form,
-        "search_columns": [f.name if f.type == "reference" else column_name(f) for f in fields if f.in_filters and f.type not in ("file", "photo")],
-        "label_columns": {**_labels(spec, model), "created_on": lazy_text(None), "changed_on": lazy_text(None)},
+        "search_columns": [
+            f.name if f.type == "reference" else column_name(f)
+            for f in fields
+            if f.in_filters and f.type not in ("file", "photo")
+        ],
+        "label_columns": _labels(spec),
         "description_columns": {f.name: lazy_text(f.help) for f in fields if f.help},
         "formatters_columns": _formatters(spec),
         "base_order": _order(spec),
         "page_size": 25,
         "related_views": related or [],
     }
-    del attrs["label_columns"]["created_on"], attrs["label_columns"]["changed_on"]
     return type(f"FormView_{spec.slug}", (FormModelView,), attrs)
 
 
@@ -279,7 +303,11 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
         "add_columns": columns,
         "edit_columns": columns,
         "order_columns": ["id", *[column_name(f) for f in fields if f.type not in ("multichoice",)]],
-        "search_columns": [f.name if f.type == "reference" else column_name(f) for f in fields if f.in_filters and f.type not in ("file", "photo")],
+        "search_columns": [
+            f.name if f.type == "reference" else column_name(f)
+            for f in fields
+            if f.in_filters and f.type not in ("file", "photo")
+        ],
         "list_model_schema": output_schema(spec, models, with_children=False),
         "show_model_schema": output_schema(spec, models),
         "add_model_schema": input_schema(spec),

@@ -11,9 +11,18 @@ from app.forms_engine.record import input_fields
 from app.forms_engine.spec import FieldSpec, FormSpec
 
 _DUMP: dict[str, Any] = {
-    "text": fields.String, "longtext": fields.String, "email": fields.String, "phone": fields.String,
-    "nik": fields.String, "region": fields.String, "choice": fields.String, "file": fields.String,
-    "photo": fields.String, "integer": fields.Integer, "boolean": fields.Boolean, "date": fields.Date,
+    "text": fields.String,
+    "longtext": fields.String,
+    "email": fields.String,
+    "phone": fields.String,
+    "nik": fields.String,
+    "region": fields.String,
+    "choice": fields.String,
+    "file": fields.String,
+    "photo": fields.String,
+    "integer": fields.Integer,
+    "boolean": fields.Boolean,
+    "date": fields.Date,
     "datetime": fields.DateTime,
 }
 

@@ -39,7 +39,9 @@ def test_a_good_definition_loads() -> None:
 
 def test_unknown_type_names_file_path_and_choices() -> None:
     [error] = errors_of(with_field("{name: x, type: nik16, label: X}"))
-    assert error.startswith("forms/aid_roster.yaml: fields[2].type: unknown type 'nik16'; expected one of text, longtext,")
+    assert error.startswith(
+        "forms/aid_roster.yaml: fields[2].type: unknown type 'nik16'; expected one of text, longtext,"
+    )
 
 
 def test_unknown_key_in_field() -> None:
@@ -108,7 +110,9 @@ def test_label_needs_indonesian() -> None:
 
 
 def test_nested_child_tables_are_refused() -> None:
-    text = with_field("{name: a, type: child, label: A, fields: [{name: b, type: child, label: B, fields: [{name: c, type: text, label: C}]}]}")
+    text = with_field(
+        "{name: a, type: child, label: A, fields: [{name: b, type: child, label: B, fields: [{name: c, type: text, label: C}]}]}"
+    )
     assert any("fields[2].fields[0].type: child tables cannot be nested" in e for e in errors_of(text))
 
 
@@ -123,7 +127,9 @@ def test_all_errors_of_a_file_are_reported_together() -> None:
 
 
 def test_reference_to_missing_form() -> None:
-    spec = spec_of(with_field("{name: program, type: reference, target: programme, label: Program}"), "forms/aid_roster.yaml")
+    spec = spec_of(
+        with_field("{name: program, type: reference, target: programme, label: Program}"), "forms/aid_roster.yaml"
+    )
     [error] = check_references({spec.slug: spec}, {})
     assert str(error) == "forms/aid_roster.yaml: fields[2].target: references unknown form 'programme'"
 
@@ -163,12 +169,15 @@ def test_same_form_in_two_files(tmp_path: Path) -> None:
 
 
 def test_definition_round_trips_through_storage_format() -> None:
-    text = GOOD + """  - {name: status, type: choice, label: {id: Status, en: State}, choices: [{value: a, label: {id: Aktif, en: Active}}]}
+    text = (
+        GOOD
+        + """  - {name: status, type: choice, label: {id: Status, en: State}, choices: [{value: a, label: {id: Aktif, en: Active}}]}
   - {name: jumlah, type: money, label: Jumlah, min: 0, help: {id: Rupiah}}
   - {name: anggota, type: child, label: Anggota, fields: [{name: nama, type: text, label: Nama, required: true}]}
 permissions: {Dinsos: [view, add]}
 unique_together: [[nama, status]]
 """
+    )
     spec = spec_of(text)
     again = parse_definition(to_definition(spec), spec.source)
     assert again == spec
