@@ -29,9 +29,9 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt
 
 # Compile the Indonesian catalogues (FAB's, WTForms' and Simpul's own).
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -d app/i18n/fab -l id
-	$(VENV)/bin/pybabel compile -q -d app/i18n/wtforms -D wtforms -l id
-	$(VENV)/bin/pybabel compile -q -d app/i18n/simpul -l id
+	$(VENV)/bin/pybabel compile   -d app/i18n/fab -l id
+	$(VENV)/bin/pybabel compile   -d app/i18n/wtforms -D wtforms -l id
+	$(VENV)/bin/pybabel compile   -d app/i18n/simpul -l id
 
 # Re-extract Simpul's own strings after changing code (then translate the new ones).
 extract: $(VENV)/.installed

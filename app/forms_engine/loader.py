@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -366,8 +367,9 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
             raw, "filter", path, type_name not in ("longtext", "child", "file", "photo", "multichoice")
         ),
         retired=reader.flag(raw, "retired", path, False),
-        min=raw.get("min"),
-        max=raw.get("max"),
+        default=_plain(raw.get("default")),
+        min=_plain(raw.get("min")),
+        max=_plain(raw.get("max")),
         min_length=reader.integer(raw, "min_length", path),
         max_length=reader.integer(raw, "max_length", path),
         pattern=pattern,
@@ -381,6 +383,11 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
         child=child,
     )
     return _check_values(reader, spec, raw, path)
+
+
+def _plain(value: Any) -> Any:
+    """Dates from YAML as ISO text, so a definition compares equal after a trip through JSON."""
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 def _parse_choices(reader: _Reader, raw: Mapping[str, Any], path: str) -> tuple[Choice, ...]:

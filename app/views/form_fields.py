@@ -48,6 +48,8 @@ def _choices(field: FieldSpec, blank: bool) -> Any:
 def wtforms_field(field: FieldSpec, models: dict[str, Any], session_factory: Any) -> wtforms.Field:
     """The input for one field (conversion and checks are left to the engine)."""
     kwargs: dict[str, Any] = {"label": lazy_text(field.label), "description": lazy_text(field.help)}
+    if field.default is not None:
+        kwargs["default"] = field.default
     if field.type == "longtext":
         return wtforms.TextAreaField(widget=BS3TextAreaFieldWidget(), **kwargs)
     if field.type == "date":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 
 from app.forms_engine.loader import DefinitionErrors, check_references, load_paths, parse_definition
 from app.forms_engine.serialize import to_definition
+from app.forms_engine.store import dump_json
 from tests.conftest import spec_of
 
 GOOD = """
@@ -172,12 +174,15 @@ def test_definition_round_trips_through_storage_format() -> None:
     text = (
         GOOD
         + """  - {name: status, type: choice, label: {id: Status, en: State}, choices: [{value: a, label: {id: Aktif, en: Active}}]}
-  - {name: jumlah, type: money, label: Jumlah, min: 0, help: {id: Rupiah}}
+  - {name: jumlah, type: money, label: Jumlah, min: 0, help: {id: Rupiah}, default: 150000}
+  - {name: mulai, type: date, label: Mulai, min: 2020-01-01, default: 2026-01-02}
+  - {name: ya, type: boolean, label: Ya, default: true}
   - {name: anggota, type: child, label: Anggota, fields: [{name: nama, type: text, label: Nama, required: true}]}
 permissions: {Dinsos: [view, add]}
 unique_together: [[nama, status]]
 """
     )
     spec = spec_of(text)
-    again = parse_definition(to_definition(spec), spec.source)
+    again = parse_definition(json.loads(dump_json(to_definition(spec))), spec.source)
     assert again == spec
+    assert spec.field("ya").default is True and spec.field("mulai").default == "2026-01-02"
