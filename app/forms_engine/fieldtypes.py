@@ -228,7 +228,7 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("email", frozenset(), lambda f: sa.String(254), _email),
         FieldType("phone", frozenset(), lambda f: sa.String(20), _phone),
         FieldType("nik", frozenset(), lambda f: sa.String(16), _nik),
-        FieldType("region", frozenset({"level"}), lambda f: sa.String(13), _region),
+        FieldType("region", frozenset({"level"}), lambda f: region_code_type(), _region),
         FieldType("reference", frozenset({"target"}), lambda f: sa.Integer(), _reference),
         FieldType("file", frozenset({"accept"}), lambda f: sa.String(255), _file),
         FieldType("photo", frozenset({"accept"}), lambda f: sa.String(255), _file),
@@ -270,6 +270,11 @@ CONVERTIBLE: dict[str, frozenset[str]] = {
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 FILE_EXTENSIONS = ("pdf", "jpg", "jpeg", "png", "webp", "doc", "docx", "xls", "xlsx", "odt", "ods")
+
+
+def region_code_type() -> sa.types.TypeEngine:
+    """Region codes sort bytewise ('.' before digits) so a prefix is an index range on any locale."""
+    return sa.String(13).with_variant(sa.String(13, collation="C"), "postgresql")
 
 
 def column_name(field: FieldSpec) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from .fieldtypes import FIELD_TYPES, column_name
+from .fieldtypes import FIELD_TYPES, column_name, region_code_type
 from .spec import FieldSpec, FormSpec
 
 MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names silently
@@ -78,7 +78,7 @@ def build_table(spec: FormSpec, metadata: sa.MetaData, user_table: sa.Table | No
         target = f"form_{f.target}" if f.type == "reference" else None
         columns.append(field_column(name, f, target))
     columns += [
-        sa.Column("region_code", sa.String(13), nullable=True),
+        sa.Column("region_code", region_code_type(), nullable=True),
         sa.Column("created_on", sa.DateTime, nullable=True),
         sa.Column("changed_on", sa.DateTime, nullable=True),
         sa.Column("created_by_fk", sa.Integer, *user_fk("created_by_fk"), nullable=True),

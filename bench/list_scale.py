@@ -1,0 +1,804 @@
+"""List screens and list API of a generated form at scale, against raw SQL and stock Flask-AppBuilder.
+
+What it measures
+----------------
+A form shaped like an aid roster (12 fields: nik, no_kk, nama, alamat, desa (region, level desa,
+the form's region field), program, tahun, tahap, jumlah, status, tanggal_salur, keterangan) is
+published through the form engine (`app.forms_engine.publish.publish`), so its table, screen and
+API are the real generated ones. ROWS deterministic records (random.Random(SEED)) are bulk-loaded
+straight into that table (SQLite: executemany in one transaction; PostgreSQL: COPY), spread over
+10 kecamatan x 10 desa of Kabupaten Tabalong ('63.09.01.2001' ...), with region_code = desa.
+
+For every database and case, p50/p95 over --repeat timed requests (after --warmup untimed ones,
+interleaved round-robin so drift hits every column alike) of:
+
+  raw SQL        SELECT <12 columns> ... ORDER BY id DESC LIMIT 25 OFFSET k, plus SELECT count(*)
+                 with the same filter, on one SQLAlchemy Core connection (the floor);
+  stock screen   a hand-written Flask-AppBuilder ModelView over a plain FAB Model class mapped to
+                 the same table (stock SQLAInterface), same 12 list columns, page size 25;
+  gen screen     the generated screen, GET /forms/aid_roster/list/;
+  stock API      a hand-written ModelRestApi over the same stock model;
+  gen API        the generated API, GET /api/v1/aid_roster/?q=<rison>.
+
+Both stock views are registered in the same app as the generated ones (same base template, same
+security manager, same database), so the ratios isolate what the engine adds.
+
+Cases (page numbers are 0-based, as FAB counts them; order is the form's default, id descending):
+  first    page 0
+  deep     page 2000 (offset 50,000); on tables with fewer than 4,002 pages, the middle page
+  last     the last page
+  kec sw   page 0 of one kecamatan: desa starts with '63.09.01' (FAB's "Starts with" filter:
+           screen `_flt_0_desa=63.09.01`, API `opr: sw`; FAB renders it as ILIKE '63.09.01%')
+  desa eq  page 0 of one desa: desa = '63.09.01.2001' (screen `_flt_3_desa=…`, API `opr: eq`)
+region_code itself is a system column and not among the generated views' search columns, so the
+region cases filter on the form's region field `desa`, which is what a user of the screen can do.
+
+Screen paging args are FAB's: `psize_<ViewName>=25&page_<ViewName>=N`; filters `_flt_<i>_<col>`.
+Every response is checked (outside the timed span): status 200, the record ids on the page equal
+raw SQL's ids in the same order, and the record count shown equals raw SQL's count(*), so a broken
+page cannot look fast.
+
+Databases
+---------
+SQLite: the loaded file is cached in bench/out/ keyed by row count and data version, so re-runs
+skip the load (the load time printed is the one measured when the file was built; --rebuild
+forces a new file). PostgreSQL: SIMPUL_BENCH_POSTGRES_URL (a server URL such as
+postgresql+psycopg://user:pass@host:5432; a database is created for the run and dropped after),
+or else a private throw-away cluster started with initdb/pg_ctl from /usr/lib/postgresql/*/bin,
+as the test suite does (default settings except fsync/full_page_writes/synchronous_commit off,
+which only speed the load). After the load PostgreSQL gets VACUUM ANALYZE, as autovacuum would
+soon do; SQLite gets nothing (it never analyses on its own).
+
+Run
+---
+    .venv/bin/python bench/list_scale.py                       # 1,000,000 rows, both databases, 30 repeats
+    .venv/bin/python bench/list_scale.py --rows 20000          # smoke test, well under a minute
+    .venv/bin/python bench/list_scale.py --db postgresql --repeat 50 --warmup 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `python bench/list_scale.py` works without PYTHONPATH
+
+import prison  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+import yaml  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask_appbuilder import Model, ModelRestApi, ModelView  # noqa: E402
+from flask_appbuilder.models.sqla.interface import SQLAInterface  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.forms_engine.loader import parse_definition  # noqa: E402
+from app.forms_engine.publish import publish  # noqa: E402
+from app.permissions import sync_permissions  # noqa: E402
+
+OUT_DIR = ROOT / "bench" / "out"
+SEED = 20240601
+DATA_VERSION = 1  # bump when the generated rows change, so cached SQLite files are rebuilt
+PAGE_SIZE = 25
+DEEP_PAGE = 2000
+SLUG = "aid_roster"
+TABLE = f"form_{SLUG}"
+GEN_VIEW = f"FormView_{SLUG}"
+GEN_SCREEN_URL = f"/forms/{SLUG}/list/"
+GEN_API_URL = f"/api/v1/{SLUG}/"
+STOCK_VIEW = "StockRosterView"
+STOCK_SCREEN_URL = "/stock/aid_roster/list/"
+STOCK_API_URL = "/api/v1/stock_aid_roster/"
+ADMIN = ("bench-admin", "bench-pass")
+KECAMATAN = "63.09.01"
+DESA = "63.09.01.2001"
+FIELDS = [
+    "nik",
+    "no_kk",
+    "nama",
+    "alamat",
+    "desa",
+    "program",
+    "tahun",
+    "tahap",
+    "jumlah",
+    "status",
+    "tanggal_salur",
+    "keterangan",
+]
+LOAD_COLUMNS = [*FIELDS, "region_code", "created_on", "changed_on"]
+TARGETS = ["raw", "stock_screen", "gen_screen", "stock_api", "gen_api"]
+TARGET_TITLES = {
+    "raw": "raw SQL",
+    "stock_screen": "stock screen",
+    "gen_screen": "gen screen",
+    "stock_api": "stock API",
+    "gen_api": "gen API",
+}
+
+DEFINITION = """
+form: aid_roster
+title: {id: Daftar Penerima Bantuan, en: Aid roster}
+category: {id: Bantuan Sosial, en: Social aid}
+icon: fa-list
+title_field: nama
+region_field: desa
+fields:
+  - {name: nik, type: nik, label: NIK, required: true}
+  - {name: no_kk, type: text, label: {id: Nomor KK, en: Family card no.}, max_length: 16}
+  - {name: nama, type: text, label: {id: Nama, en: Name}, required: true}
+  - {name: alamat, type: text, label: {id: Alamat, en: Address}}
+  - {name: desa, type: region, level: desa, label: {id: Desa, en: Village}, required: true}
+  - name: program
+    type: choice
+    label: Program
+    required: true
+    choices:
+      - {value: pkh, label: PKH}
+      - {value: bpnt, label: BPNT}
+      - {value: blt_dd, label: BLT Dana Desa}
+      - {value: pbi_jk, label: PBI JK}
+  - {name: tahun, type: integer, label: {id: Tahun, en: Year}, min: 2000}
+  - {name: tahap, type: integer, label: {id: Tahap, en: Stage}, min: 1, max: 12}
+  - {name: jumlah, type: money, label: {id: Jumlah, en: Amount}, min: 0}
+  - name: status
+    type: choice
+    label: Status
+    default: belum
+    choices:
+      - {value: belum, label: {id: Belum disalurkan, en: Not yet}}
+      - {value: tersalurkan, label: {id: Tersalurkan, en: Paid}}
+      - {value: ditunda, label: {id: Ditunda, en: On hold}}
+  - {name: tanggal_salur, type: date, label: {id: Tanggal salur, en: Paid on}}
+  - {name: keterangan, type: text, label: {id: Keterangan, en: Notes}}
+"""
+
+log = logging.getLogger("list_scale")
+
+
+# --------------------------------------------------------------------------- stock FAB
+
+
+class _StockBase(Model):
+    """Own MetaData: FAB's create_db() runs Model.metadata.create_all() on a fresh database,
+    which would otherwise create this table before the engine publishes it."""
+
+    __abstract__ = True
+    metadata = sa.MetaData()
+
+
+class StockRoster(_StockBase):
+    """A plain FAB model over the generated table, written by hand as a FAB user would."""
+
+    __tablename__ = TABLE
+    id = sa.Column(sa.Integer, primary_key=True)
+    nik = sa.Column(sa.String(16))
+    no_kk = sa.Column(sa.String(16))
+    nama = sa.Column(sa.String(255))
+    alamat = sa.Column(sa.String(255))
+    desa = sa.Column(sa.String(13))
+    program = sa.Column(sa.String(64))
+    tahun = sa.Column(sa.BigInteger)
+    tahap = sa.Column(sa.BigInteger)
+    jumlah = sa.Column(sa.Numeric(18, 2))
+    status = sa.Column(sa.String(64))
+    tanggal_salur = sa.Column(sa.Date)
+    keterangan = sa.Column(sa.String(255))
+    region_code = sa.Column(sa.String(13))
+    created_on = sa.Column(sa.DateTime)
+    changed_on = sa.Column(sa.DateTime)
+    created_by_fk = sa.Column(sa.Integer)
+    changed_by_fk = sa.Column(sa.Integer)
+
+
+class StockRosterView(ModelView):
+    datamodel = SQLAInterface(StockRoster)
+    route_base = "/stock/aid_roster"
+    list_columns = FIELDS
+    search_columns = FIELDS  # the generated view filters on every field too
+    base_order = ("id", "desc")
+    page_size = PAGE_SIZE
+
+
+class StockRosterApi(ModelRestApi):
+    datamodel = SQLAInterface(StockRoster)
+    resource_name = "stock_aid_roster"
+    allow_browser_login = True  # the test client is logged in with a session cookie
+    list_columns = ["id", *FIELDS]
+    search_columns = FIELDS
+    base_order = ("id", "desc")
+    page_size = PAGE_SIZE
+
+
+# --------------------------------------------------------------------------- data
+
+
+def region_codes() -> list[str]:
+    """10 kecamatan x 10 desa of Kabupaten Tabalong (63.09)."""
+    return [f"63.09.{kec:02d}.{2000 + desa:04d}" for kec in range(1, 11) for desa in range(1, 11)]
+
+
+FIRST_NAMES = [
+    "Ahmad", "Muhammad", "Siti", "Nur", "Rahmat", "Dewi", "Budi", "Sri", "Agus", "Rina", "Hendra", "Fitri",
+    "Yusuf", "Aisyah", "Rizki", "Wahyu", "Lestari", "Bambang", "Ratna", "Fauzan", "Noor", "Hasanah",
+]  # fmt: skip
+LAST_NAMES = [
+    "Hidayat", "Rahman", "Saputra", "Wati", "Santoso", "Halim", "Yani", "Pratama", "Rusdi", "Anwar",
+    "Maulana", "Fadillah", "Iskandar", "Syahrani", "Ramadhan", "Arifin", "Nurdin", "Suryani",
+]  # fmt: skip
+STREETS = ["Jl. Tanjung Selatan", "Jl. Ahmad Yani", "Jl. Pangeran Antasari", "Jl. Murakata", "Gg. Keramat", "Jl. Mabuun"]
+PROGRAMS = {"pkh": 750_000, "bpnt": 600_000, "blt_dd": 300_000, "pbi_jk": 42_000}
+STATUSES = ["tersalurkan"] * 7 + ["belum"] * 2 + ["ditunda"]
+NOTES = ["Pindah domisili", "Meninggal dunia", "Data ganda, verifikasi ulang", "Rekening tidak aktif"]
+
+
+def generate_rows(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
+    """Deterministic roster rows in LOAD_COLUMNS order (dates as date/datetime objects)."""
+    rng = random.Random(seed)
+    regions = region_codes()
+    programs = list(PROGRAMS)
+    for _ in range(count):
+        desa = rng.choice(regions)
+        kec = desa[:8].replace(".", "")  # 630901
+        female = rng.random() < 0.5
+        born = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 50))
+        day = born.day + (40 if female else 0)  # NIK adds 40 to the day for women
+        nik = f"{kec}{day:02d}{born.month:02d}{born.year % 100:02d}{rng.randrange(1, 10000):04d}"
+        no_kk = f"{kec}{rng.randrange(10**10):010d}"
+        nama = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        alamat = f"{rng.choice(STREETS)} RT {rng.randrange(1, 21):03d} No. {rng.randrange(1, 200)}"
+        program = rng.choice(programs)
+        tahun = rng.randrange(2022, 2026)
+        tahap = rng.randrange(1, 5)
+        paid_on = date(tahun, tahap * 3, 1) + timedelta(days=rng.randrange(28))
+        keterangan = rng.choice(NOTES) if rng.random() < 0.1 else None
+        created = datetime.combine(paid_on, datetime.min.time()) + timedelta(seconds=rng.randrange(86_400))
+        yield (
+            nik,
+            no_kk,
+            nama,
+            alamat,
+            desa,
+            program,
+            tahun,
+            tahap,
+            PROGRAMS[program],
+            rng.choice(STATUSES),
+            paid_on,
+            keterangan,
+            desa,  # region_code: what stamp() fills from the form's region field
+            created,
+            created,
+        )
+
+
+def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    # Store dates the way SQLAlchemy's SQLite Date/DateTime types write and read them.
+    return tuple(
+        v.strftime("%Y-%m-%d %H:%M:%S.%f")
+        if isinstance(v, datetime)
+        else v.isoformat()
+        if isinstance(v, date)
+        else v
+        for v in row
+    )
+
+
+def load_sqlite(path: Path, rows: int, seed: int, batch: int = 50_000) -> None:
+    """executemany in big batches, one transaction, through the plain sqlite3 driver."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous=OFF")  # a half-built cache file is thrown away anyway
+        conn.execute("PRAGMA cache_size=-262144")
+        conn.execute("BEGIN")
+        sql = f"INSERT INTO {TABLE} ({', '.join(LOAD_COLUMNS)}) VALUES ({', '.join('?' * len(LOAD_COLUMNS))})"
+        chunk: list[tuple[Any, ...]] = []
+        for row in generate_rows(rows, seed):
+            chunk.append(_sqlite_row(row))
+            if len(chunk) >= batch:
+                conn.executemany(sql, chunk)
+                chunk.clear()
+        if chunk:
+            conn.executemany(sql, chunk)
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to cache
+    finally:
+        conn.close()
+
+
+def load_postgres(url: str, rows: int, seed: int) -> None:
+    """COPY through psycopg, then VACUUM ANALYZE (visibility map and statistics, as autovacuum would)."""
+    engine = sa.create_engine(url)
+    try:
+        raw = engine.raw_connection()
+        try:
+            pg = raw.driver_connection
+            with pg.cursor() as cur, cur.copy(f"COPY {TABLE} ({', '.join(LOAD_COLUMNS)}) FROM STDIN") as copy:
+                for row in generate_rows(rows, seed):
+                    copy.write_row(row)
+            pg.commit()
+            pg.autocommit = True
+            pg.execute(f"VACUUM ANALYZE {TABLE}")
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster on loopback (as tests/conftest.py starts one); yields its URL."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        raise SystemExit("PostgreSQL is not installed; set SIMPUL_BENCH_POSTGRES_URL or use --db sqlite")
+    bindir = found[-1].parent
+    workdir = Path(tempfile.mkdtemp(prefix="simpul-bench-pg-"))
+    data = workdir / "data"
+    port = _free_port()
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(workdir, "postgres", "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1"
+        " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+    )
+    pg_ctl = [*run_as, str(bindir / "pg_ctl"), "-D", str(data)]
+    subprocess.run([*pg_ctl, "-l", str(workdir / "log"), "-w", "-o", options, "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A new database on the server for this run; dropped afterwards."""
+    server = sa.make_url(server_url)
+    name = f"simpul_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def app_config(url: str) -> dict[str, Any]:
+    scratch = OUT_DIR / "scratch"
+    return {
+        "DATABASE_URL": url,
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "bench",
+        "UPLOAD_DIR": str(scratch / "uploads"),
+        "FORMS_DIR": str(scratch / "forms"),
+    }
+
+
+def dispose(app: Flask) -> None:
+    """Close the app's pools so files can be renamed and databases dropped."""
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def migrate_and_publish(url: str) -> None:
+    """Core tables, the roster form (idempotent: an unchanged definition publishes nothing) and the admin."""
+    from flask_migrate import upgrade
+
+    app = create_app(app_config(url))
+    try:
+        with app.app_context():
+            upgrade(directory=app.extensions["migrate"].directory)
+            spec = parse_definition(yaml.safe_load(DEFINITION), "bench/list_scale.py")
+            with db.engine.begin() as conn:
+                publish(conn, {spec.slug: spec}, "bench", user_table=app.appbuilder.sm.user_model.__table__)
+            sm = app.appbuilder.sm
+            if sm.find_user(username=ADMIN[0]) is None:
+                added = sm.add_user(ADMIN[0], "Bench", "Admin", "bench@example.org", sm.find_role("Admin"), ADMIN[1])
+                assert added, "could not create the benchmark admin"
+    finally:
+        dispose(app)
+
+
+def count_rows(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(f"SELECT count(*) FROM {TABLE}")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def prepare_sqlite(rows: int, seed: int, rebuild: bool) -> tuple[str, float, bool]:
+    """URL of a loaded SQLite file, the load time and whether it came from the cache."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1(f"{DEFINITION}{seed}{DATA_VERSION}".encode()).hexdigest()[:8]
+    path = OUT_DIR / f"list_scale_{rows}_{key}.db"
+    meta = path.with_suffix(".json")
+    if rebuild:
+        for stale in (path, meta):
+            stale.unlink(missing_ok=True)
+    if not path.exists():
+        partial = path.with_suffix(".partial.db")  # renamed only when complete: no half-loaded cache
+        for stale in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            stale.unlink(missing_ok=True)
+        migrate_and_publish(f"sqlite:///{partial}")
+        started = time.perf_counter()
+        load_sqlite(partial, rows, seed)
+        seconds = time.perf_counter() - started
+        partial.rename(path)
+        meta.write_text(json.dumps({"rows": rows, "load_seconds": seconds}))
+        cached = False
+    else:
+        seconds = json.loads(meta.read_text())["load_seconds"] if meta.exists() else float("nan")
+        cached = True
+    url = f"sqlite:///{path}"
+    migrate_and_publish(url)  # a cached file follows newer migrations; publishing again is a no-op
+    found = count_rows(url)
+    assert found == rows, f"{path} holds {found} rows, expected {rows}; run with --rebuild"
+    return url, seconds, cached
+
+
+def prepare_postgres(url: str, rows: int, seed: int) -> float:
+    migrate_and_publish(url)
+    started = time.perf_counter()
+    load_postgres(url, rows, seed)
+    seconds = time.perf_counter() - started
+    found = count_rows(url)
+    assert found == rows, f"loaded {found} rows, expected {rows}"
+    return seconds
+
+
+# --------------------------------------------------------------------------- the app under test
+
+
+def bench_app(url: str) -> Flask:
+    """The app as a worker builds it, plus the stock views on the same database."""
+    app = create_app(app_config(url))
+    with app.app_context():
+        appbuilder = app.appbuilder
+        appbuilder.add_view_no_menu(StockRosterView)
+        appbuilder.add_api(StockRosterApi)
+        sync_permissions(appbuilder, app.extensions.get("simpul_specs", {}))
+        gen = next(v for v in appbuilder.baseviews if type(v).__name__ == GEN_VIEW)
+        stock = next(v for v in appbuilder.baseviews if isinstance(v, StockRosterView))
+        # Same list columns and page size, or the comparison is not like for like.
+        assert list(gen.list_columns) == FIELDS, gen.list_columns
+        assert sorted(gen.search_columns) == sorted(stock.search_columns), gen.search_columns
+        assert gen.page_size == stock.page_size == PAGE_SIZE
+    return app
+
+
+def logged_in_client(app: Flask) -> Any:
+    client = app.test_client()
+    response = client.post("/login/", data={"username": ADMIN[0], "password": ADMIN[1]})
+    assert response.status_code == 302, response.data[:500]
+    return client
+
+
+# --------------------------------------------------------------------------- cases and targets
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    label: str
+    page: int  # 0-based
+    flt: tuple[str, int, str, str] | None = None  # column, screen filter index, API opr, value
+
+
+@dataclass(frozen=True)
+class Expected:
+    ids: list[int]
+    count: int
+
+
+def make_cases(total: int) -> list[Case]:
+    last = max(math.ceil(total / PAGE_SIZE) - 1, 0)
+    deep = DEEP_PAGE if DEEP_PAGE < last else last // 2
+    return [
+        Case("first", "first page (p0)", 0),
+        Case("deep", f"page {deep}", deep),
+        Case("last", f"last page (p{last})", last),
+        Case("kec", f"desa sw {KECAMATAN}", 0, ("desa", 0, "sw", KECAMATAN)),
+        Case("desa", f"desa eq {DESA}", 0, ("desa", 3, "eq", DESA)),
+    ]
+
+
+def raw_query(table: sa.Table, case: Case) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The page and the count, written by hand with the predicate FAB applies."""
+    where: list[Any] = []
+    if case.flt is not None:
+        column, _, opr, value = case.flt
+        where.append(table.c[column].ilike(value + "%") if opr == "sw" else table.c[column] == value)
+    page = (
+        sa.select(table.c.id, *[table.c[f] for f in FIELDS])
+        .where(*where)
+        .order_by(table.c.id.desc())
+        .limit(PAGE_SIZE)
+        .offset(case.page * PAGE_SIZE)
+    )
+    return page, sa.select(sa.func.count()).select_from(table).where(*where)
+
+
+def screen_url(base: str, view: str, case: Case) -> str:
+    args: dict[str, Any] = {f"psize_{view}": PAGE_SIZE, f"page_{view}": case.page}
+    if case.flt is not None:
+        column, index, _, value = case.flt
+        args[f"_flt_{index}_{column}"] = value
+    return f"{base}?{urlencode(args)}"
+
+
+def api_url(base: str, case: Case) -> str:
+    q: dict[str, Any] = {"page": case.page, "page_size": PAGE_SIZE, "order_column": "id", "order_direction": "desc"}
+    if case.flt is not None:
+        column, _, opr, value = case.flt
+        q["filters"] = [{"col": column, "opr": opr, "value": value}]
+    return f"{base}?q={quote(prison.dumps(q))}"
+
+
+_SHOW_LINK = re.compile(rb"/show/(\d+)")
+_RECORD_COUNT = re.compile(rb'<div class="pull-right">\s*<strong>[^<]*</strong>\s*(\d+)')
+
+
+def check_screen(response: Any, expected: Expected) -> None:
+    assert response.status_code == 200, (response.status_code, response.data[:500])
+    ids = [int(i) for i in dict.fromkeys(_SHOW_LINK.findall(response.data))]
+    assert ids == expected.ids, f"screen shows ids {ids[:5]}…, raw SQL {expected.ids[:5]}…"
+    shown = _RECORD_COUNT.search(response.data)
+    assert shown is not None and int(shown.group(1)) == expected.count, "record count on the screen differs"
+
+
+def check_api(response: Any, expected: Expected) -> None:
+    assert response.status_code == 200, (response.status_code, response.data[:500])
+    body = response.get_json()
+    assert body["count"] == expected.count, (body["count"], expected.count)
+    ids = [r["id"] for r in body["result"]]
+    assert ids == expected.ids, f"API returns ids {ids[:5]}…, raw SQL {expected.ids[:5]}…"
+    assert all(set(FIELDS) <= set(r) for r in body["result"]), "API rows lack list columns"
+
+
+def targets(client: Any, conn: sa.Connection, table: sa.Table, case: Case) -> dict[str, Callable[[], Any]]:
+    """One zero-argument request per measured thing; each returns what its check needs."""
+    page_sql, count_sql = raw_query(table, case)
+
+    def raw() -> Expected:
+        ids = [row.id for row in conn.execute(page_sql)]
+        return Expected(ids, conn.execute(count_sql).scalar_one())
+
+    return {
+        "raw": raw,
+        "stock_screen": lambda: client.get(screen_url(STOCK_SCREEN_URL, STOCK_VIEW, case)),
+        "gen_screen": lambda: client.get(screen_url(GEN_SCREEN_URL, GEN_VIEW, case)),
+        "stock_api": lambda: client.get(api_url(STOCK_API_URL, case)),
+        "gen_api": lambda: client.get(api_url(GEN_API_URL, case)),
+    }
+
+
+def check(target: str, result: Any, expected: Expected) -> None:
+    if target == "raw":
+        assert result == expected, "raw SQL gave a different page between runs"
+    elif target.endswith("screen"):
+        check_screen(result, expected)
+    else:
+        check_api(result, expected)
+
+
+def measure_case(
+    client: Any, conn: sa.Connection, table: sa.Table, case: Case, repeat: int, warmup: int
+) -> tuple[Expected, dict[str, list[float]]]:
+    """Round-robin over the targets so that drift (cache, CPU clock) affects each the same."""
+    calls = targets(client, conn, table, case)
+    expected = calls["raw"]()
+    timings: dict[str, list[float]] = {name: [] for name in TARGETS}
+    for rep in range(warmup + repeat):
+        for name in TARGETS:
+            started = time.perf_counter()
+            result = calls[name]()
+            elapsed = time.perf_counter() - started
+            check(name, result, expected)
+            if rep >= warmup:
+                timings[name].append(elapsed * 1000)
+    return expected, timings
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class DbResult:
+    name: str
+    version: str
+    rows: int
+    load_seconds: float
+    load_note: str
+    cases: list[tuple[Case, Expected, dict[str, list[float]]]]
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]  # nearest rank
+
+
+def run_database(name: str, url: str, version: str, rows: int, load: float, note: str, args: Any) -> DbResult:
+    app = bench_app(url)
+    try:
+        client = logged_in_client(app)
+        with app.app_context():
+            table = app.extensions["simpul_models"][SLUG].__table__
+            with db.engine.connect() as conn:
+                results = []
+                for case in make_cases(rows):
+                    print(f"  {name}: {case.label} …", file=sys.stderr, flush=True)
+                    expected, timings = measure_case(client, conn, table, case, args.repeat, args.warmup)
+                    results.append((case, expected, timings))
+    finally:
+        dispose(app)
+    return DbResult(name, version, rows, load, note, results)
+
+
+def format_result(result: DbResult, repeat: int, warmup: int) -> str:
+    lines = [
+        "",
+        f"{result.name} {result.version}: {result.rows:,} rows, loaded in {result.load_seconds:.1f} s"
+        f"{result.load_note}; p50/p95 ms over {repeat} runs after {warmup} warm-ups",
+        "",
+    ]
+    header = f"{'case':<24}{'count':>9}{'ids':>5}" + "".join(f"{TARGET_TITLES[t]:>17}" for t in TARGETS)
+    header += f"{'screen g/s':>12}{'API g/s':>9}"
+    lines += [header, "-" * len(header)]
+    for case, expected, timings in result.cases:
+        cells = "".join(f"{p50(timings[t]):>9.1f}/{p95(timings[t]):<7.1f}" for t in TARGETS)
+        screen_ratio = p50(timings["gen_screen"]) / p50(timings["stock_screen"])
+        api_ratio = p50(timings["gen_api"]) / p50(timings["stock_api"])
+        lines.append(
+            f"{case.label:<24}{expected.count:>9}{len(expected.ids):>5}{cells}{screen_ratio:>11.2f}x{api_ratio:>8.2f}x"
+        )
+    by_key = {case.key: timings for case, _, timings in result.cases}
+    lines.append("")
+    lines.append(
+        "last/first (p50): "
+        + ", ".join(f"{TARGET_TITLES[t]} {p50(by_key['last'][t]) / p50(by_key['first'][t]):.2f}x" for t in TARGETS)
+    )
+    lines.append(
+        "deep/first (p50): "
+        + ", ".join(f"{TARGET_TITLES[t]} {p50(by_key['deep'][t]) / p50(by_key['first'][t]):.2f}x" for t in TARGETS)
+    )
+    return "\n".join(lines)
+
+
+def machine_info() -> str:
+    import flask_appbuilder
+
+    cpu = ""
+    with contextlib.suppress(OSError):
+        cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    mem = ""
+    with contextlib.suppress(OSError, StopIteration):
+        kb = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")))
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    return (
+        f"machine: {platform.platform()}, {cpu or platform.processor()} x{os.cpu_count()}{mem}\n"
+        f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, SQLAlchemy {sa.__version__}, "
+        f"Flask-AppBuilder {flask_appbuilder.__version__}"
+    )
+
+
+def server_version(url: str) -> str:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SHOW server_version")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run_sqlite(args: Any) -> DbResult:
+    url, seconds, cached = prepare_sqlite(args.rows, args.seed, args.rebuild)
+    note = " (cached file; time measured when it was built)" if cached else ""
+    return run_database("SQLite", url, sqlite3.sqlite_version, args.rows, seconds, note, args)
+
+
+def run_postgres(args: Any) -> DbResult:
+    server = args.postgres_url
+    with contextlib.ExitStack() as stack:
+        if not server:
+            server = stack.enter_context(private_postgres())
+        url = stack.enter_context(postgres_database(server))
+        seconds = prepare_postgres(url, args.rows, args.seed)
+        version = server_version(url)
+        return run_database("PostgreSQL", url, version, args.rows, seconds, " (COPY + VACUUM ANALYZE)", args)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="records in the roster (default 1,000,000)")
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=30, help="timed runs per measurement (default 30)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached SQLite file")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("SIMPUL_BENCH_POSTGRES_URL"),
+        help="PostgreSQL server URL (default $SIMPUL_BENCH_POSTGRES_URL, else a private cluster)",
+    )
+    args = parser.parse_args(argv)
+    if args.rows < PAGE_SIZE * 3 or args.repeat < 1 or args.warmup < 0:
+        parser.error("need --rows >= 75, --repeat >= 1, --warmup >= 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    started = time.perf_counter()
+    results: list[DbResult] = []
+    if args.db in ("sqlite", "both"):
+        results.append(run_sqlite(args))
+    if args.db in ("postgresql", "both"):
+        results.append(run_postgres(args))
+    print(f"Simpul list scale benchmark: {args.rows:,} rows, page size {PAGE_SIZE}, seed {args.seed}")
+    print(machine_info())
+    print(
+        "columns: raw SQL = page + count(*) on one Core connection; screens = GET list HTML; API = GET list JSON;"
+        " g/s = generated p50 / stock p50; pages 0-based, ORDER BY id DESC"
+    )
+    for result in results:
+        print(format_result(result, args.repeat, args.warmup))
+    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
