@@ -83,4 +83,8 @@ def _published(engine: sa.Engine) -> tuple[dict[str, FormSpec], int]:
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table("simpul_schema_state"):
             return {}, 0
-        return published_specs(conn), schema_version(conn)
+        problems: list[Any] = []
+        specs = published_specs(conn, problems=problems)
+        for problem in problems:
+            log.error("published form left out: %s", problem)
+        return specs, schema_version(conn)

@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.database import dispose_app
 from app.extensions import db
 from app.forms_engine.changes import ChangeRefused
 from app.forms_engine.loader import DefinitionErrors, check_references, load_paths
@@ -87,6 +88,7 @@ def refresh_permissions() -> None:
     fresh = create_app({"DATABASE_URL": current_app.config["DATABASE_URL"]})
     with fresh.app_context():
         sync_permissions(fresh.appbuilder, fresh.extensions.get("simpul_specs", {}))
+    dispose_app(fresh)
 
 
 @forms_cli.command("publish")

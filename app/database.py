@@ -27,3 +27,13 @@ def configure_engine(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN")
+
+
+def dispose_app(app: Any) -> None:
+    """Close an app's session and connection pools (a replaced or throw-away app)."""
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()

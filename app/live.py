@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.pool import NullPool
 
+from app.database import dispose_app
 from app.forms_engine.store import schema_version
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class LiveApp:
         old_app, self.app = self.app, new_app
         self.version = new_app.config["SIMPUL_SCHEMA_VERSION"]
         log.info("schema v%s live in pid %s after %.2fs", self.version, os.getpid(), time.monotonic() - started)
-        timer = threading.Timer(RETIRE_AFTER_SECONDS, _dispose, args=(old_app,))
+        timer = threading.Timer(RETIRE_AFTER_SECONDS, dispose_app, args=(old_app,))
         timer.daemon = True
         timer.start()
         return True
@@ -86,11 +87,3 @@ class LiveApp:
     def stop(self) -> None:
         """Stop polling (tests)."""
         self._stop.set()
-
-
-def _dispose(app: Flask) -> None:
-    from app.extensions import db
-
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import yaml
 
 from app import create_app
+from app.database import dispose_app
 from app.extensions import db
 from app.forms_engine.loader import parse_definition
 from app.forms_engine.publish import publish
@@ -124,17 +125,10 @@ def empty_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
     _BUILT.append(app)
     yield app
     while _BUILT:
-        _dispose(_BUILT.pop())
+        dispose_app(_BUILT.pop())
 
 
 _BUILT: list[Any] = []  # apps built during a test; their pools are closed after it
-
-
-def _dispose(app: Any) -> None:
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 def spec_of(text: str, source: str = "test.yaml") -> FormSpec:

@@ -238,3 +238,15 @@ def test_typed_markup_in_an_error_message_is_escaped(client: Any) -> None:
     html = client.post("/forms/semua/add", data={"teks": "Halo", "status": "<script>alert(1)</script>"}).data.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_api_info_and_openapi_describe_the_form(client: Any) -> None:
+    info = client.get("/api/v1/semua/_info").json
+    columns = {c["name"]: c for c in info["add_columns"]}
+    assert columns["teks"]["label"] == "Teks" and columns["teks"]["required"] is True
+    assert columns["bulat"]["description"] == "Bilangan bulat"
+    assert info["add_title"] == "Semua jenis"
+    spec = client.get("/api/v1/_openapi").json
+    assert "/api/v1/semua/" in spec["paths"] and "/api/v1/semua__anggota/" in spec["paths"]
+    post = spec["components"]["schemas"]["FormApi_semua.post"]["properties"]
+    assert post["status"]["enum"] == ["aktif", "mati"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .loader import parse_definition
+from .loader import DefinitionError, DefinitionErrors, parse_definition
 from .spec import FormSpec
 
 metadata = sa.MetaData()
@@ -64,8 +64,14 @@ def schema_version(conn: sa.Connection) -> int:
     return conn.execute(sa.select(schema_state_table.c.version).where(schema_state_table.c.id == 1)).scalar() or 0
 
 
-def published_specs(conn: sa.Connection, include_retired: bool = False) -> dict[str, FormSpec]:
-    """The current published spec of every form, keyed by slug."""
+def published_specs(
+    conn: sa.Connection, include_retired: bool = False, problems: list[DefinitionError] | None = None
+) -> dict[str, FormSpec]:
+    """The current published spec of every form, keyed by slug.
+
+    With `problems`, a stored definition that no longer loads (say, after an upgrade made a
+    rule stricter) is reported there and left out, so the other forms keep working.
+    """
     query = (
         sa.select(
             form_table.c.slug, form_table.c.retired, form_version_table.c.definition, form_version_table.c.version
@@ -82,7 +88,12 @@ def published_specs(conn: sa.Connection, include_retired: bool = False) -> dict[
     for row in conn.execute(query):
         if row.retired and not include_retired:
             continue
-        specs[row.slug] = parse_definition(json.loads(row.definition), f"{row.slug} v{row.version}")
+        try:
+            specs[row.slug] = parse_definition(json.loads(row.definition), f"{row.slug} v{row.version}")
+        except DefinitionErrors as exc:
+            if problems is None:
+                raise
+            problems.extend(exc.errors)
     return specs
 
 

@@ -313,6 +313,12 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
         "add_model_schema": input_schema(spec),
         "edit_model_schema": input_schema(spec, partial=True),
         "label_columns": {f.name: lazy_text(f.label) for f in fields},
+        # FAB looks every description up in the catalogue; an empty one returns its header.
+        "description_columns": {f.name: lazy_text(f.help or f.label) for f in fields},
+        "list_title": lazy_text(spec.title),
+        "show_title": lazy_text(spec.title),
+        "add_title": lazy_text(spec.title),
+        "edit_title": lazy_text(spec.title),
         "base_order": _order(spec),
         "page_size": 25,
     }
