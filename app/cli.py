@@ -164,6 +164,25 @@ def setup(publish_forms: bool) -> None:
         publish_path(None, "system")
     refresh_permissions()
     ensure_admin()
+    load_demo_data()
+
+
+def load_demo_data() -> None:
+    """Demo records in forms that are still empty."""
+    from app.demo import load_demo
+
+    with db.engine.begin() as conn:
+        loaded = load_demo(conn, published_specs(conn))
+    for slug, count in loaded.items():
+        if count:
+            click.echo(f"demo data: {count} record(s) in {slug}")
+
+
+@simpul_cli.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Load the demo records into forms that are still empty."""
+    load_demo_data()
 
 
 def ensure_admin() -> None:

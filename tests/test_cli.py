@@ -90,3 +90,15 @@ def test_retire_hides_a_form_and_publish_brings_it_back(empty_app: Any, forms: P
 def test_history_of_unknown_form(empty_app: Any) -> None:
     result = run(empty_app, "history", "tidak_ada")
     assert result.exit_code == 1 and "no published form 'tidak_ada'" in result.output
+
+
+def test_init_sets_everything_up_and_is_repeatable(empty_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMPUL_ADMIN_PASSWORD", "rahasia-123")
+    empty_app.config["FORMS_DIR"] = str(Path(__file__).resolve().parent.parent / "forms")
+    runner = empty_app.test_cli_runner()
+    first = runner.invoke(args=["simpul", "init"])
+    assert first.exit_code == 0, first.output
+    assert "admin account created: username=admin password=rahasia-123" in first.output
+    assert "demo data: 8 record(s) in instansi" in first.output
+    again = runner.invoke(args=["simpul", "init"])
+    assert again.exit_code == 0 and "admin account 'admin' exists" in again.output and "demo data" not in again.output
