@@ -79,3 +79,38 @@ def test_region_filter_takes_a_code_at_any_level(client: Any, code: str, count: 
 def test_region_filter_in_the_screen(client: Any) -> None:
     html = client.get("/forms/penerima/list/?_flt_0_desa=63.09.02").data.decode()
     assert set(re.findall(r"63\.09\.\d\d\.\d{4}", html)) == {"63.09.02.2001"}
+
+
+SEARCHABLE = """
+form: warga
+title: Warga
+title_field: nama
+fields:
+  - {name: nama, type: text, label: Nama, search: true}
+  - {name: alamat, type: text, label: Alamat, search: true}
+  - {name: catatan, type: text, label: Catatan, search: false}
+"""
+
+
+def test_quick_search_looks_in_every_searchable_field(empty_app: Any) -> None:
+    publish_yaml(empty_app, SEARCHABLE)
+    app = rebuilt(empty_app)
+    add_user(app, "admin", "Admin")
+    client = app.test_client()
+    login(client)
+    for body in (
+        {"nama": "Siti Aminah", "alamat": "Tanjung"},
+        {"nama": "Budi", "alamat": "Jl. Siti 5"},
+        {"nama": "Ani", "alamat": "Murung Pudak", "catatan": "Siti"},
+        {"nama": "50%_off", "alamat": "x"},
+    ):
+        assert client.post("/api/v1/warga/", json=body).status_code == 201
+
+    def found(text: str) -> set[str]:
+        q = prison.dumps({"filters": [{"col": "nama", "opr": "any", "value": text}]})
+        return {r["nama"] for r in client.get(f"/api/v1/warga/?q={q}").json["result"]}
+
+    assert found("siti") == {"Siti Aminah", "Budi"}
+    assert found("%_") == {"50%_off"}
+    html = client.get("/forms/warga/list/?_flt_0_nama=siti").data.decode()
+    assert "Siti Aminah" in html and "Budi" in html and "Ani" not in html

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import input_fields, unique_conflicts, validate_values
-from app.forms_engine.spec import FieldSpec, FormSpec
+from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.uploads import upload_path
 from app.views.form_fields import build_form
 from app.views.interface import FormInterface
@@ -117,10 +117,14 @@ def _labels(spec: FormSpec) -> dict[str, Any]:
 
 
 def _formatters(spec: FormSpec) -> dict[str, Any]:
-    return {
+    formatters = {
         column_name(f): (lambda value, f=f: format_value(f, value))
         for f in spec.live_fields
         if f.type not in ("reference", "child", "file", "photo")
+    }
+    stamp_format = FieldSpec(id="", name="", type="datetime", label=Text(""))
+    return formatters | {
+        name: (lambda value: format_value(stamp_format, value)) for name in ("created_on", "changed_on")
     }
 
 

@@ -18,6 +18,8 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQ
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
 
+from app.forms_engine.fieldtypes import column_name
+
 # Above this many rows an unfiltered PostgreSQL list shows the planner's estimate.
 ESTIMATE_ABOVE = 100_000
 
@@ -37,13 +39,34 @@ class FilterRegionWithin(BaseFilter):
         return query.filter(sa.or_(field == code, sa.and_(field > code + ".", field < code + "/")))
 
 
+class FilterAnyText(BaseFilter):
+    """Quick search: any of the form's searchable fields (`search: true`) contains the text."""
+
+    name = lazy_gettext("Search all searchable fields")
+    arg_name = "any"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        text = str(value or "").strip()
+        columns = [getattr(self.model, name) for name in self.datamodel.search_fields]
+        if not text or not columns:
+            return query
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return query.filter(sa.or_(*[column.ilike(f"%{escaped}%", escape="\\") for column in columns]))
+
+
 class FormFilterConverter(SQLAFilterConverter):
-    """FAB's filters, plus 'within region' for region codes."""
+    """FAB's filters, plus 'within region' for region codes and a quick search on the title field."""
 
     conversion_table = (
         ("is_region", [FilterRegionWithin, FilterEqual, FilterNotEqual]),
         *SQLAFilterConverter.conversion_table,
     )
+
+    def convert(self, col_name: str) -> list[BaseFilter] | None:
+        filters = super().convert(col_name)
+        if col_name == self.datamodel.search_anchor:
+            return [FilterAnyText(col_name, self.datamodel), *(filters or [])]
+        return filters
 
 
 class FormInterface(SQLAInterface):
@@ -55,6 +78,13 @@ class FormInterface(SQLAInterface):
         super().__init__(obj, session=session)
         self.spec = obj.__spec__
         self._regions = {f.name for f in self.spec.live_fields if f.type == "region"} | {"region_code"}
+        self.search_fields = [
+            column_name(f)
+            for f in self.spec.live_fields
+            if f.in_search and f.type not in ("reference", "child", "multichoice")
+        ]
+        # The quick search hangs off the title field (FAB filters belong to a column).
+        self.search_anchor = self.spec.title_field if self.search_fields else None
 
     def is_region(self, col_name: str) -> bool:
         """Whether a column holds a region code."""
