@@ -43,6 +43,9 @@ LANGUAGES = {
 AUTH_TYPE = 1  # database accounts (LDAP comes with the access issue)
 FAB_API_SWAGGER_UI = True
 FAB_ADD_SECURITY_VIEWS = True
+# Worker processes never write permissions while building an app; publishing and
+# `flask simpul init` sync them once (app/permissions.py).
+FAB_UPDATE_PERMS = False
 FAB_API_MAX_PAGE_SIZE = 100
 FAB_ROLES = {}
 AUTH_ROLE_ADMIN = "Admin"

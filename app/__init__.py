@@ -40,7 +40,6 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(APP_DIR / "i18n" / d) for d in ("fab", "simpul"))
     app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.SimpulSecurityManager"
-    app.config.setdefault("FAB_UPDATE_PERMS", True)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import yaml
 
 from app import create_app
+from app.cli import refresh_permissions
 from app.database import dispose_app
 from app.extensions import db
 from app.forms_engine.loader import parse_definition
@@ -120,7 +121,10 @@ def empty_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
     with app.app_context():
         from flask_migrate import upgrade
 
+        from app.permissions import sync_permissions
+
         upgrade(directory=app.extensions["migrate"].directory)
+        sync_permissions(app.appbuilder, {})
     app.test_config = config  # type: ignore[attr-defined]
     _BUILT.append(app)
     yield app
@@ -143,6 +147,7 @@ def publish_yaml(app: Any, *texts: str, user: str = "test") -> Any:
         user_table = app.appbuilder.sm.user_model.__table__
         with db.engine.begin() as conn:
             report = publish(conn, specs, user, user_table=user_table)
+        refresh_permissions()  # as `forms publish` does
     return report
 
 
