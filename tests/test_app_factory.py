@@ -1,0 +1,48 @@
+"""The app factory's configuration and the live app's swap after a publish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.database import dispose_app
+from app.live import LiveApp
+from tests.conftest import _BUILT, publish_yaml
+
+
+def test_settings_come_from_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = tmp_path / "simpul.cfg"
+    settings.write_text("APP_NAME = 'Simpul Tabalong'\nPAGE_SIZE = 50\n", encoding="utf-8")
+    monkeypatch.setenv("SIMPUL_CONFIG", str(settings))
+    monkeypatch.setenv("SIMPUL_PAGE_SIZE", "100")
+    monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    app = create_app()
+    try:
+        assert app.config["APP_NAME"] == "Simpul Tabalong"
+        assert app.config["PAGE_SIZE"] == 100  # the environment wins, parsed as JSON
+        assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("x.db")
+    finally:
+        dispose_app(app)
+
+
+def test_live_app_swaps_after_a_publish_and_keeps_the_old_one_whole(empty_app: Any) -> None:
+    live = LiveApp(lambda: create_app(empty_app.test_config))
+    _BUILT.append(live.app)
+    old = live.app
+    engine = sa.create_engine(empty_app.test_config["DATABASE_URL"])
+    try:
+        assert live.refresh(engine) is False
+        publish_yaml(empty_app, "form: baru\ntitle: Baru\nfields: [{name: nama, type: text, label: Nama}]\n")
+        assert live.refresh(engine) is True
+        _BUILT.append(live.app)
+        assert live.app is not old and live.version == old.config["SIMPUL_SCHEMA_VERSION"] + 1
+        assert "FormApi_baru.get_list" in live.app.view_functions
+        # a request that started on the old app is served by it, unchanged
+        assert "FormApi_baru.get_list" not in old.view_functions
+        assert old.test_client().get("/health").json["schema_version"] == 0
+    finally:
+        engine.dispose()
