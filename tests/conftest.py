@@ -175,3 +175,19 @@ def add_user(app: Any, username: str, role: str, password: str = "admin-pass") -
         sm = app.appbuilder.sm
         role_obj = sm.find_role(role) or sm.add_role(role)
         assert sm.add_user(username, username, "Test", f"{username}@example.org", role_obj, password)
+
+
+def app_with_forms(app: Any, *texts: str) -> Any:
+    """Publish inline definitions; return the rebuilt app, with an admin account."""
+    publish_yaml(app, *texts)
+    fresh = rebuilt(app)
+    add_user(fresh, "admin", "Admin")
+    return fresh
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """A test client logged in as admin on the module's `app` fixture."""
+    client = app.test_client()
+    login(client)
+    return client

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.conftest import add_user, login, publish_yaml, rebuilt
+from tests.conftest import app_with_forms, login, publish_yaml, rebuilt
 
 PROGRAM = """
 form: program
@@ -65,19 +65,10 @@ STORED = {
 
 @pytest.fixture
 def app(empty_app: Any) -> Any:
-    publish_yaml(empty_app, PROGRAM, EVERYTHING)
-    fresh = rebuilt(empty_app)
-    add_user(fresh, "admin", "Admin")
+    fresh = app_with_forms(empty_app, PROGRAM, EVERYTHING)
     with fresh.app_context(), db.engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO form_program (nama) VALUES ('Sembako')"))
     return fresh
-
-
-@pytest.fixture
-def client(app: Any) -> Any:
-    client = app.test_client()
-    login(client)
-    return client
 
 
 def stored(app: Any, record_id: int) -> dict[str, Any]:

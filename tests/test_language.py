@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from tests.conftest import ROOT, add_user, login, publish_yaml, rebuilt
+from app.extensions import db
+from tests.conftest import ROOT, app_with_forms
 
 I18N = ROOT / "app" / "i18n"
 FORM = """
@@ -59,14 +61,11 @@ def test_every_string_in_the_code_is_in_the_catalogue() -> None:
 
 
 @pytest.fixture
-def client(empty_app: Any) -> Any:
-    publish_yaml(empty_app, FORM)
-    app = rebuilt(empty_app)
-    add_user(app, "admin", "Admin")
-    client = app.test_client()
-    login(client)
-    client.post("/api/v1/kegiatan/", json={"judul": "Bimtek Puskesos", "jenis": "a", "peserta": 150})
-    return client
+def app(empty_app: Any) -> Any:
+    app = app_with_forms(empty_app, FORM)
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO form_kegiatan (judul, jenis, peserta) VALUES ('Bimtek Puskesos', 'a', 150)"))
+    return app
 
 
 # (The roles list shows FAB's permission names, e.g. "can list on List Users": data, not UI text.)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.conftest import add_user, login, publish_yaml, rebuilt
+from tests.conftest import app_with_forms, login
 
 FORM = """
 form: penerima
@@ -26,22 +26,13 @@ ROWS = 103
 
 @pytest.fixture
 def app(empty_app: Any) -> Any:
-    publish_yaml(empty_app, FORM)
-    app = rebuilt(empty_app)
-    add_user(app, "admin", "Admin")
+    app = app_with_forms(empty_app, FORM)
     with app.app_context(), db.engine.begin() as conn:
         conn.execute(
             sa.text("INSERT INTO form_penerima (nama, tahap, desa, region_code) VALUES (:n, :t, :d, :d)"),
             [{"n": f"Orang {i:03d}", "t": i % 3, "d": DESA[i % 4]} for i in range(ROWS)],
         )
     return app
-
-
-@pytest.fixture
-def client(app: Any) -> Any:
-    client = app.test_client()
-    login(client)
-    return client
 
 
 def expected(app: Any, order: str, offset: int, where: str = "") -> list[int]:
@@ -93,10 +84,7 @@ fields:
 
 
 def test_quick_search_looks_in_every_searchable_field(empty_app: Any) -> None:
-    publish_yaml(empty_app, SEARCHABLE)
-    app = rebuilt(empty_app)
-    add_user(app, "admin", "Admin")
-    client = app.test_client()
+    client = app_with_forms(empty_app, SEARCHABLE).test_client()
     login(client)
     for body in (
         {"nama": "Siti Aminah", "alamat": "Tanjung"},
