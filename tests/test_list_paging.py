@@ -102,3 +102,33 @@ def test_quick_search_looks_in_every_searchable_field(empty_app: Any) -> None:
     assert found("%_") == {"50%_off"}
     html = client.get("/forms/warga/list/?_flt_0_nama=siti").data.decode()
     assert "Siti Aminah" in html and "Budi" in html and "Ani" not in html
+
+
+def test_list_api_loads_a_page_in_a_fixed_number_of_queries(app: Any, client: Any) -> None:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        q = prison.dumps({"page_size": 25})
+        assert len(client.get(f"/api/v1/penerima/?q={q}").json["result"]) == 25
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    form_queries = [s for s in statements if "form_penerima" in s]
+    assert len(form_queries) == 2, form_queries  # the count and the page, not one per row
+
+
+def test_every_order_by_key_applies(empty_app: Any) -> None:
+    text = FORM.replace("title: Penerima", "title: Penerima\norder_by: [-tahap, nama]")
+    client = app_with_forms(empty_app, text).test_client()
+    login(client)
+    for name, tahap in [("B", 1), ("A", 1), ("C", 2), ("D", 0)]:
+        client.post("/api/v1/penerima/", json={"nama": name, "tahap": tahap})
+    names = [r["nama"] for r in client.get("/api/v1/penerima/").json["result"]]
+    assert names == ["C", "A", "B", "D"]
+    html = client.get("/forms/penerima/list/").data.decode()
+    assert re.findall(r"<td>([ABCD])</td>", html) == ["C", "A", "B", "D"]

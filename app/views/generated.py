@@ -18,7 +18,7 @@ from app.forms_engine.record import input_fields, unique_conflicts, validate_val
 from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.uploads import upload_path
 from app.views.form_fields import build_form
-from app.views.interface import FormInterface
+from app.views.interface import FormInterface, order_keys
 from app.views.labels import format_value, lazy_text, render_message
 from app.views.schemas import input_schema, output_schema
 
@@ -126,14 +126,6 @@ def _formatters(spec: FormSpec) -> dict[str, Any]:
     return formatters | {
         name: (lambda value: format_value(stamp_format, value)) for name in ("created_on", "changed_on")
     }
-
-
-def _order(spec: FormSpec) -> tuple[str, str]:
-    first = spec.order_by[0] if spec.order_by else "-id"
-    name = first.lstrip("-")
-    if name not in ("id", "created_on", "changed_on"):
-        name = column_name(spec.field(name))
-    return (name, "desc" if first.startswith("-") else "asc")
 
 
 class FormModelView(ModelView):
@@ -282,7 +274,7 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
         "label_columns": _labels(spec),
         "description_columns": {f.name: lazy_text(f.help) for f in fields if f.help},
         "formatters_columns": _formatters(spec),
-        "base_order": _order(spec),
+        "base_order": tuple(order_keys(spec)[0]),
         "page_size": 25,
         "related_views": related or [],
     }
@@ -303,6 +295,8 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
         "base_permissions": list(ACTION_PERMISSIONS.values()),
         "openapi_spec_tag": spec.title.id,
         "list_columns": ["id", *columns],
+        # Load in the list query everything the list schema writes out (else: a query per row).
+        "list_select_columns": ["id", *columns, "region_code", "created_on", "changed_on"],
         "show_columns": ["id", *columns],
         "add_columns": columns,
         "edit_columns": columns,
@@ -323,7 +317,7 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
         "show_title": lazy_text(spec.title),
         "add_title": lazy_text(spec.title),
         "edit_title": lazy_text(spec.title),
-        "base_order": _order(spec),
+        "base_order": tuple(order_keys(spec)[0]),
         "page_size": 25,
     }
     return type(f"FormApi_{spec.slug}", (FormApi,), attrs)
