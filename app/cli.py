@@ -160,6 +160,7 @@ def setup(publish_forms: bool) -> None:
     from flask_migrate import upgrade
 
     upgrade(directory=current_app.extensions["migrate"].directory)
+    load_shipped_regions()
     if publish_forms:
         publish_path(None, "system")
     refresh_permissions()
@@ -200,3 +201,41 @@ def ensure_admin() -> None:
     if not user:
         _fail([f"could not create the admin account '{username}'"])
     click.echo(f"admin account created: username={username} password={password}")
+
+
+regions_cli = AppGroup("regions", help="Region master data (kode wilayah Kemendagri).")
+simpul_cli.add_command(regions_cli)
+
+
+@regions_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def regions_import(path: Path) -> None:
+    """Load a newer region list (CSV kode,nama): idempotent; codes in use are never deleted."""
+    from app.regions.importer import RegionFileError, import_regions, read_region_file
+
+    try:
+        regions = read_region_file(path)
+    except RegionFileError as exc:
+        _fail([f"{path}: {e.render()}" for e in exc.errors] + ["nothing was imported"])
+    with db.engine.begin() as conn:
+        report = import_regions(conn, regions)
+    click.echo(
+        f"{len(regions)} codes: {report.added} added, {len(report.renamed)} renamed, {report.unchanged} unchanged, "
+        f"{report.removed} removed, {len(report.kept_in_use)} kept (still used by records)"
+    )
+    for code, old, new in report.renamed[:50]:
+        click.echo(f"  renamed {code}: {old} -> {new}")
+    for code in report.kept_in_use[:50]:
+        click.echo(f"  kept {code}: no longer in the list but used by records (marked inactive)")
+
+
+def load_shipped_regions() -> None:
+    """Load the national region list shipped with Simpul when none is loaded yet."""
+    from app.regions.importer import SHIPPED_LIST, import_regions, read_region_file, region_count
+
+    with db.engine.begin() as conn:
+        if region_count(conn):
+            return
+        report = import_regions(conn, read_region_file(SHIPPED_LIST))
+    click.echo(f"regions: {report.added} codes loaded")

@@ -1,0 +1,102 @@
+"""Region master data: the shipped national list and imports of newer lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.regions.importer import (
+    SHIPPED_LIST,
+    RegionFileError,
+    import_regions,
+    read_region_file,
+    read_regions,
+    region_table,
+)
+from tests.conftest import publish_yaml
+
+SMALL = "kode,nama\n63,Kalimantan Selatan\n63.09,Kabupaten Tabalong\n63.09.01,Tanjung\n63.09.01.2001,Agung\n63.09.01.2002,Banyu Tajun\n"
+
+
+def test_the_shipped_list_is_complete() -> None:
+    regions = read_region_file(SHIPPED_LIST)
+    levels = [sum(1 for c in regions if c.count(".") == n) for n in range(4)]
+    assert levels == [38, 514, 7285, 83762]
+    assert regions["63.09"] == "Kabupaten Tabalong"
+    assert regions["12.07.28.1007"] == "Lubuk Pakam I,II"  # quoted names with commas
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("code,name\n63,Kalsel\n", "line 1: the first line must be the header 'kode,nama'"),
+        ("kode,nama\n63,Kalsel\n63.9,Salah\n", "line 3: '63.9' is not a region code"),
+        ("kode,nama\n63,Kalsel\n63.09,\n", "line 3: the name of 63.09 is empty"),
+        ("kode,nama\n63,Kalsel\n63,Lagi\n", "line 3: 63 appears twice"),
+        ("kode,nama\n63,Kalsel,x\n", "line 2: expected 2 columns (kode,nama), found 3"),
+        ("kode,nama\n63.09,Tabalong\n", "63.09 has no parent 63 in the list"),
+    ],
+)
+def test_malformed_lists_are_refused_by_line(text: str, problem: str) -> None:
+    with pytest.raises(RegionFileError) as refused:
+        read_regions(text.splitlines(keepends=True))
+    assert problem in str(refused.value)
+
+
+def count(app: Any) -> int:
+    with app.app_context(), db.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(region_table)).scalar()
+
+
+def run_import(app: Any, text: str) -> Any:
+    with app.app_context(), db.engine.begin() as conn:
+        return import_regions(conn, read_regions(text.splitlines(keepends=True)))
+
+
+def test_import_is_idempotent(empty_app: Any) -> None:
+    first = run_import(empty_app, SMALL)
+    assert (first.added, first.unchanged) == (5, 0)
+    again = run_import(empty_app, SMALL)
+    assert (again.added, again.renamed, again.unchanged, again.removed) == (0, [], 5, 0)
+
+
+def test_import_reports_renames_and_removes_unused_codes(empty_app: Any) -> None:
+    run_import(empty_app, SMALL)
+    newer = SMALL.replace("Banyu Tajun", "Banyu Tajun Pangkalan").replace("63.09.01.2001,Agung\n", "")
+    report = run_import(empty_app, newer + "63.09.01.2003,Baru\n")
+    assert report.renamed == [("63.09.01.2002", "Banyu Tajun", "Banyu Tajun Pangkalan")]
+    assert (report.added, report.removed, report.kept_in_use) == (1, 1, [])
+    assert count(empty_app) == 5
+
+
+def test_a_code_used_by_a_record_is_never_deleted(empty_app: Any) -> None:
+    run_import(empty_app, SMALL)
+    publish_yaml(empty_app, "form: warga\ntitle: Warga\nfields: [{name: desa, type: region, label: Desa}]\n")
+    with empty_app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO form_warga (desa, region_code) VALUES ('63.09.01.2001', '63.09.01.2001')"))
+    report = run_import(empty_app, SMALL.replace("63.09.01.2001,Agung\n", ""))
+    assert report.kept_in_use == ["63.09.01.2001"] and report.removed == 0
+    with empty_app.app_context(), db.engine.connect() as conn:
+        row = conn.execute(sa.select(region_table).where(region_table.c.code == "63.09.01.2001")).one()
+    assert row.active is False or row.active == 0
+    back = run_import(empty_app, SMALL)
+    assert back.reactivated == 1
+
+
+def test_cli_import_reports_a_bad_line_and_writes_nothing(empty_app: Any, tmp_path: Path) -> None:
+    (tmp_path / "baru.csv").write_text(SMALL + "63.09.01.20x3,Rusak\n", encoding="utf-8")
+    result = empty_app.test_cli_runner().invoke(args=["simpul", "regions", "import", str(tmp_path / "baru.csv")])
+    assert result.exit_code == 1
+    assert "baru.csv: line 7: '63.09.01.20x3' is not a region code" in result.output
+    assert count(empty_app) == 0
+
+
+def test_cli_imports_the_national_list(empty_app: Any) -> None:
+    result = empty_app.test_cli_runner().invoke(args=["simpul", "regions", "import", str(SHIPPED_LIST)])
+    assert result.exit_code == 0, result.output
+    assert "91599 codes: 91599 added, 0 renamed, 0 unchanged" in result.output
+    assert count(empty_app) == 91599
