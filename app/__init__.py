@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_appbuilder import AppBuilder, IndexView
 
+from app import speedups
 from app.database import configure_engine
 from app.extensions import db, migrate
 from app.forms_engine.spec import FormSpec
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app with a screen and API for every published form."""
     app = Flask(__name__, instance_path=str(APP_DIR.parent / "instance"))
     load_config(app, test_config)
+    speedups.install()
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))

@@ -132,3 +132,9 @@ def test_every_order_by_key_applies(empty_app: Any) -> None:
     assert names == ["C", "A", "B", "D"]
     html = client.get("/forms/penerima/list/").data.decode()
     assert re.findall(r"<td>([ABCD])</td>", html) == ["C", "A", "B", "D"]
+
+
+def test_a_malformed_query_argument_is_still_refused(client: Any) -> None:
+    response = client.get("/api/v1/penerima/?q=(page_size:banyak)")
+    assert response.status_code == 400
+    assert "Not a valid rison schema" in response.json["message"]
