@@ -68,15 +68,11 @@ import os
 import platform
 import random
 import re
-import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -99,6 +95,7 @@ from app.extensions import db  # noqa: E402
 from app.forms_engine.loader import parse_definition  # noqa: E402
 from app.forms_engine.publish import publish  # noqa: E402
 from app.permissions import sync_permissions  # noqa: E402
+from tests.postgres import private_cluster, scratch_database  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out"
 SEED = 20240601
@@ -362,60 +359,6 @@ def load_postgres(url: str, rows: int, seed: int) -> float:
 
 
 # --------------------------------------------------------------------------- databases
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def private_postgres() -> Iterator[str]:
-    """A throw-away PostgreSQL cluster on loopback (as tests/conftest.py starts one); yields its URL."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        raise SystemExit("PostgreSQL is not installed; set SIMPUL_BENCH_POSTGRES_URL or use --db sqlite")
-    bindir = found[-1].parent
-    workdir = Path(tempfile.mkdtemp(prefix="simpul-bench-pg-"))
-    data = workdir / "data"
-    port = _free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(workdir, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1"
-        " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-    )
-    pg_ctl = [*run_as, str(bindir / "pg_ctl"), "-D", str(data)]
-    subprocess.run([*pg_ctl, "-l", str(workdir / "log"), "-w", "-o", options, "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A new database on the server for this run; dropped afterwards."""
-    server = sa.make_url(server_url)
-    name = f"simpul_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def app_config(url: str) -> dict[str, Any]:
@@ -869,8 +812,8 @@ def run_postgres(args: Any) -> DbResult:
     server = args.postgres_url
     with contextlib.ExitStack() as stack:
         if not server:
-            server = stack.enter_context(private_postgres())
-        url = stack.enter_context(postgres_database(server))
+            server = stack.enter_context(private_cluster())
+        url = stack.enter_context(scratch_database(server))
         seconds, visible = prepare_postgres(url, args.rows, args.seed)
         note = f" (COPY + VACUUM ANALYZE; {visible:.0%} of pages all-visible)"
         return run_database("PostgreSQL", url, server_version(url), args.rows, seconds, note, args)

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from app import create_app
@@ -23,68 +17,22 @@ from app.extensions import db
 from app.forms_engine.loader import parse_definition
 from app.forms_engine.publish import publish
 from app.forms_engine.spec import FormSpec
+from tests.postgres import PostgresMissing, private_cluster, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """URL of a PostgreSQL server: SIMPUL_TEST_POSTGRES_URL, or a private cluster on loopback."""
-    if os.environ.get("SIMPUL_TEST_POSTGRES_URL"):
-        yield os.environ["SIMPUL_TEST_POSTGRES_URL"]
-        return
-    bindir = _pg_bin()
-    if bindir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed (apt-get install postgresql); CI must test it")
-        pytest.skip("PostgreSQL is not installed")
-    workdir = Path(tempfile.mkdtemp(prefix="simpul-pg-"))
-    data = workdir / "data"
-    port = _free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(workdir, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(workdir / "log"),
-            "-w",
-            "-o",
-            f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+        with private_cluster(os.environ.get("SIMPUL_TEST_POSTGRES_URL")) as url:
+            yield url
+    except PostgresMissing as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}; CI must test PostgreSQL")
+        pytest.skip(str(missing))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -93,17 +41,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'simpul.db'}"
         return
-    server = request.getfixturevalue("postgres_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(request.getfixturevalue("postgres_server")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, _free_port, add_user, publish_yaml
+from tests.conftest import ROOT, add_user, publish_yaml
+from tests.postgres import free_port
 
 FIRST = "form: pertama\ntitle: Pertama\nfields: [{name: nama, type: text, label: Nama}]\n"
 SECOND = "form: kedua\ntitle: Kedua\nfields: [{name: judul, type: text, label: Judul}]\n"
@@ -59,7 +60,7 @@ def servers(empty_app: Any) -> Iterator[list[str]]:
     add_user(empty_app, "admin", "Admin")
     procs, bases = [], []
     for _ in range(2):
-        port = _free_port()
+        port = free_port()
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "app.wsgi:application"],

@@ -19,7 +19,7 @@ from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.uploads import upload_path
 from app.views.form_fields import build_form
 from app.views.interface import FormInterface, order_keys
-from app.views.labels import format_value, lazy_text, render_message
+from app.views.labels import FORMATTED_TYPES, format_value, lazy_text, render_message
 from app.views.schemas import input_schema, output_schema
 
 ACTION_PERMISSIONS = {"view": "can_read", "add": "can_add", "edit": "can_edit", "delete": "can_delete"}
@@ -120,7 +120,7 @@ def _formatters(spec: FormSpec) -> dict[str, Any]:
     formatters = {
         column_name(f): (lambda value, f=f: format_value(f, value))
         for f in spec.live_fields
-        if f.type not in ("reference", "child", "file", "photo")
+        if f.type in FORMATTED_TYPES
     }
     stamp_format = FieldSpec(id="", name="", type="datetime", label=Text(""))
     return formatters | {

@@ -47,14 +47,18 @@ def rupiah(value: Decimal | int | None) -> str:
     return ("-Rp " if amount < 0 else "Rp ") + text
 
 
+# Types whose stored value is shown as it is need no formatter (lists call one per cell).
+FORMATTED_TYPES = frozenset({"choice", "multichoice", "money", "boolean", "date", "datetime", "longtext"})
+
+
 def format_value(field: FieldSpec, value: Any) -> Any:
     """How a stored value of `field` is shown in lists and detail screens (escaped)."""
     if value is None or value == "":
         return ""
-    lang = current_lang()
     if field.type == "choice":
-        return field.choice_label(value, lang)
+        return field.choice_label(value, current_lang())
     if field.type == "multichoice":
+        lang = current_lang()
         return ", ".join(field.choice_label(v, lang) for v in value or ())
     if field.type == "money":
         return rupiah(value)
