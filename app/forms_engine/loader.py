@@ -29,7 +29,8 @@ from .fieldtypes import (
     convert,
 )
 from .messages import N_, Message
-from .spec import Choice, FieldSpec, FormSpec, Text
+from .rules import check_targets, parse_rule
+from .spec import Choice, FieldSpec, FormSpec, RuleSpec, Text
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME = 40
@@ -62,6 +63,8 @@ FORM_KEYS = frozenset(
         "region_field",
         "permissions",
         "fields",
+        "rules",
+        "singleton",
     }
 )
 FIELD_KEYS = frozenset(
@@ -246,6 +249,7 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
     permissions = (
         _parse_permissions(reader, data.get("permissions"), _join(path, "permissions")) if parent is None else {}
     )
+    rules = _parse_rules(reader, data.get("rules"), _join(path, "rules"), live) if parent is None else ()
     icon = data.get("icon", "fa-table")
     if not isinstance(icon, str) or not re.fullmatch(r"fa-[a-z0-9-]+", icon):
         reader.error(_join(path, "icon"), N_("must be a Font Awesome icon name such as fa-table"))
@@ -266,9 +270,21 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
         unique_together=unique_together,
         region_field=region_field,
         permissions=permissions,
+        rules=rules,
+        singleton=reader.flag(data, "singleton", path, False) if parent is None else False,
         parent=parent,
         source=reader.source,
     )
+
+
+def _parse_rules(reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]) -> tuple[RuleSpec, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        reader.error(path, N_("must be a list of rules"))
+        return ()
+    parsed = (parse_rule(raw, f"{path}[{i}]", live, reader.error) for i, raw in enumerate(value))
+    return tuple(rule for rule in parsed if rule is not None)
 
 
 def _check_unique_names(reader: _Reader, fields: list[tuple[int, FieldSpec]], path: str) -> None:
@@ -585,6 +601,9 @@ def check_references(specs: Mapping[str, FormSpec], known: Mapping[str, FormSpec
                 for f in owner.live_fields
                 if f.type == "reference" and f.target
             )
+    for spec in specs.values():
+        for where, message in check_targets(spec, everything):
+            errors.append(DefinitionError(spec.source, where, message))
     for slug in specs:
         cycle = _find_cycle(graph, slug)
         if cycle:

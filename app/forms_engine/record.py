@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from .fieldtypes import Invalid, check, column_name, convert
 from .messages import N_, Message
+from .rules import RuleContext, check_rules
 from .spec import FieldSpec, FormSpec
 
 Errors = dict[str, list[Message]]
@@ -79,3 +80,23 @@ def unique_conflicts(
             )
             errors.setdefault(group[0], []).append(message)
     return errors
+
+
+def check_record(
+    conn: Any,
+    spec: FormSpec,
+    tables: Mapping[str, sa.Table],
+    specs: Mapping[str, FormSpec],
+    values: Mapping[str, Any],
+    record_id: int | None,
+    parent_id: int | None = None,
+) -> tuple[Errors, Errors]:
+    """Uniqueness and the form's rules against stored data: (errors, warnings)."""
+    errors = unique_conflicts(conn, tables[spec.slug], spec, values, record_id)
+    context = RuleContext(
+        conn, spec, tables, specs, values, record_id, parent_id, parent=specs.get(spec.parent) if spec.parent else None
+    )
+    warnings: Errors = {}
+    for finding in check_rules(context):
+        (warnings if finding.warning else errors).setdefault(finding.field, []).append(finding.message)
+    return errors, warnings

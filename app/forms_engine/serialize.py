@@ -70,5 +70,11 @@ def to_definition(spec: FormSpec) -> dict[str, Any]:
         data["region_field"] = spec.region_field
     if spec.permissions:
         data["permissions"] = {role: list(actions) for role, actions in spec.permissions.items()}
+    if spec.rules:
+        data["rules"] = [
+            {"rule": r.kind, **{k: v for k, v in r.params.items() if v not in (None, {})}} for r in spec.rules
+        ]
+    if spec.singleton:
+        data["singleton"] = True
     data.update(_table_part(spec))
     return data

@@ -33,6 +33,14 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class RuleSpec:
+    """A rule across fields or rows, by registered name (see rules.py)."""
+
+    kind: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     """One field of a form; `id` is stable across renames, `name` is the column."""
 
@@ -86,6 +94,8 @@ class FormSpec:
     unique_together: tuple[tuple[str, ...], ...] = ()
     region_field: str | None = None
     permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rules: tuple[RuleSpec, ...] = ()
+    singleton: bool = False
     parent: str | None = None
     source: str = ""
 

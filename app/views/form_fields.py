@@ -16,15 +16,26 @@ from flask_appbuilder.fieldwidgets import (
     Select2Widget,
 )
 from flask_appbuilder.forms import DynamicForm
+from flask_babel import lazy_gettext
 from markupsafe import escape
 from werkzeug.datastructures import FileStorage
 
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
-from app.forms_engine.record import input_fields, unique_conflicts, validate_values
+from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.uploads import extension_problem, save_upload
 from app.views.labels import current_lang, lazy_text, render_message
+
+
+CONFIRM_FIELD = "confirm_warnings"
+
+
+def record_tables(models: dict[str, Any]) -> dict[str, Any]:
+    """Tables the rules may query: every form's, and the region list."""
+    from app.regions.importer import region_table
+
+    return {slug: model.__table__ for slug, model in models.items()} | {"__regions__": region_table}
 
 
 class UploadField(wtforms.FileField):
@@ -92,6 +103,8 @@ class SpecForm(DynamicForm):
 
     _spec: FormSpec
     _model: Any
+    _tables: dict[str, Any]
+    _specs: dict[str, FormSpec]
     _session_factory: Any
     _clean: dict[str, Any]
     _uploads: dict[str, FileStorage]
@@ -122,18 +135,34 @@ class SpecForm(DynamicForm):
         clean, engine_errors = validate_values(spec, raw)
         for name, messages in engine_errors.items():
             errors.setdefault(name, []).extend(messages)
+        warnings: dict[str, list[Message]] = {}
         if not errors:
-            session = self._session_factory()
-            conflicts = unique_conflicts(session, self._model.__table__, spec, clean, existing_id)
+            parent = self["parent"].data if "parent" in self._fields else None
+            conflicts, warnings = check_record(
+                self._session_factory(),
+                spec,
+                self._tables,
+                self._specs,
+                clean,
+                existing_id,
+                getattr(parent, "id", None),
+            )
             errors.update(conflicts)
-        for name, messages in errors.items():
-            field = self[name]
+            if self[CONFIRM_FIELD].data:
+                warnings = {}
+        for name, messages in [*errors.items(), *warnings.items()]:
+            field = self[name] if name in self._fields else self[CONFIRM_FIELD]
+            prefix = "" if name in errors else render_message(Message(N_("Warning:"))) + " "
             # FAB renders errors through gettext, which Jinja marks safe: escape here,
             # since messages can quote what the user typed.
-            field.errors = list(field.errors or []) + [escape(render_message(m)) for m in messages]
+            field.errors = list(field.errors or []) + [escape(prefix + render_message(m)) for m in messages]
+        if warnings:
+            self[CONFIRM_FIELD].errors = list(self[CONFIRM_FIELD].errors or []) + [
+                escape(render_message(Message(N_("Check the warnings above, then tick this box to save anyway."))))
+            ]
         self._clean = clean
         self._uploads = uploads
-        return valid and not errors
+        return valid and not errors and not warnings
 
     def _current_value(self, field: FieldSpec, existing_id: Any) -> Any:
         if existing_id is None:
@@ -160,7 +189,13 @@ def build_form(spec: FormSpec, models: dict[str, Any], session_factory: Any) -> 
     attrs: dict[str, Any] = {
         "_spec": spec,
         "_model": models[spec.slug],
+        "_tables": record_tables(models),
+        "_specs": {slug: model.__spec__ for slug, model in models.items()},
         "_session_factory": staticmethod(session_factory),
+        CONFIRM_FIELD: wtforms.BooleanField(
+            label=lazy_gettext("Save despite warnings"),
+            description=lazy_gettext("Tick only after checking the warnings shown for this record."),
+        ),
     }
     for f in input_fields(spec):
         attrs[f.name] = wtforms_field(f, models, session_factory)

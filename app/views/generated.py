@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
-from app.forms_engine.record import input_fields, unique_conflicts, validate_values
+from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.uploads import upload_path
-from app.views.form_fields import build_form
+from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
 from app.views.interface import FormInterface, order_keys
 from app.views.labels import FORMATTED_TYPES, format_value, lazy_text, render_message
 from app.views.schemas import input_schema, output_schema
@@ -164,10 +164,16 @@ class FormApi(ModelRestApi):
     spec: FormSpec
     allow_browser_login = True
 
+    _warnings: dict[str, list[Any]] = {}
+
     def _errors_response(self, errors: dict[str, list[Any]]) -> Any:
-        return self.response_422(
-            message={name: [render_message(m) for m in messages] for name, messages in errors.items()}
-        )
+        def rendered(found: dict[str, list[Any]]) -> dict[str, list[str]]:
+            return {name: [render_message(m) for m in messages] for name, messages in found.items()}
+
+        warnings, self._warnings = self._warnings, {}
+        if warnings:
+            return self.response(422, message=rendered(errors), warnings=rendered(warnings))
+        return self.response_422(message=rendered(errors))
 
     def _validated(self, data: Any, item: Any | None) -> tuple[dict[str, Any], dict[str, list[Any]]]:
         if not isinstance(data, dict):
@@ -179,7 +185,7 @@ class FormApi(ModelRestApi):
         for key, value in data.items():
             if key in raw or any(f.name == key for f in input_fields(self.spec)):
                 raw[key] = value
-        unknown = [k for k in data if k not in {f.name for f in input_fields(self.spec)} | {"parent_id"}]
+        unknown = [k for k in data if k not in {f.name for f in input_fields(self.spec)} | {"parent_id", CONFIRM_FIELD}]
         clean, errors = validate_values(self.spec, raw)
         for key in unknown:
             errors[key] = [Message(N_("unknown field"))]
@@ -190,10 +196,15 @@ class FormApi(ModelRestApi):
                 and (item is None or data[f.name] != getattr(item, f.name))
             ):
                 errors[f.name] = [Message(N_("files are uploaded through the screen"))]
-        if not errors:
-            errors = unique_conflicts(
-                db.session, self.datamodel.obj.__table__, self.spec, clean, getattr(item, "id", None)
-            )
+        if errors:
+            return clean, errors
+        parent_id = data.get("parent_id", getattr(item, "parent_id", None))
+        errors, warnings = check_record(
+            db.session, self.spec, self.tables, self.specs, clean, getattr(item, "id", None), parent_id
+        )
+        if warnings and not errors and data.get(CONFIRM_FIELD) is not True:
+            self._warnings = warnings
+            errors = {CONFIRM_FIELD: [Message(N_("needs true to save despite the warnings"))]}
         return clean, errors
 
     def _save(self, item: Any, clean: dict[str, Any], data: dict[str, Any], is_new: bool) -> Any:
@@ -248,7 +259,7 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
     form = build_form(spec, models, lambda: db.session)
     list_cols = _display_columns(spec, model, tuple(f for f in fields if f.in_list))
     show_cols = _display_columns(spec, model, fields)
-    edit_cols = [f.name for f in fields] + (["parent"] if spec.parent else [])
+    edit_cols = [f.name for f in fields] + (["parent"] if spec.parent else []) + [CONFIRM_FIELD]
     attrs: dict[str, Any] = {
         "spec": spec,
         "datamodel": FormInterface(model),
@@ -288,6 +299,8 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
     columns = [f.name for f in fields]
     attrs: dict[str, Any] = {
         "spec": spec,
+        "tables": record_tables(models),
+        "specs": {slug: m.__spec__ for slug, m in models.items()},
         "datamodel": FormInterface(model),
         "resource_name": spec.slug,
         "class_permission_name": permission_view_name(spec),
