@@ -27,7 +27,6 @@ from app.forms_engine.spec import FieldSpec, FormSpec
 from app.uploads import extension_problem, save_upload
 from app.views.labels import current_lang, lazy_text, render_message
 
-
 CONFIRM_FIELD = "confirm_warnings"
 
 
