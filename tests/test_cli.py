@@ -102,3 +102,20 @@ def test_init_sets_everything_up_and_is_repeatable(empty_app: Any, monkeypatch: 
     assert "demo data: 8 record(s) in instansi" in first.output
     again = runner.invoke(args=["simpul", "init"])
     assert again.exit_code == 0 and "admin account 'admin' exists" in again.output and "demo data" not in again.output
+
+
+def test_check_needs_no_database(tmp_path: Path, forms: Path) -> None:
+    from app import create_app
+    from app.database import dispose_app
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    try:
+        result = app.test_cli_runner().invoke(args=["simpul", "forms", "check", str(forms)])
+        assert result.exit_code == 0, result.output
+    finally:
+        dispose_app(app)
+
+
+def test_the_shipped_forms_are_valid(empty_app: Any) -> None:
+    result = run(empty_app, "check", str(Path(__file__).resolve().parent.parent / "forms"))
+    assert result.exit_code == 0, result.output

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from .identity import check_nik, normalise_phone
+from .identity import check_kk, check_nik, check_nip, normalise_phone
 from .messages import N_, Message
 from .spec import FieldSpec
 
@@ -182,6 +182,22 @@ def _nik(field: FieldSpec, value: Any) -> str:
     return text
 
 
+def _kk(field: FieldSpec, value: Any) -> str:
+    text = _text(field, value).replace(" ", "")
+    problem = check_kk(text)
+    if problem:
+        raise Invalid(problem)
+    return text
+
+
+def _nip(field: FieldSpec, value: Any) -> str:
+    text = _text(field, value).replace(" ", "")
+    problem = check_nip(text)
+    if problem:
+        raise Invalid(problem)
+    return text
+
+
 def _region(field: FieldSpec, value: Any) -> str:
     text = _text(field, value)
     if not _REGION_CODE.match(text):
@@ -228,6 +244,8 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("email", frozenset(), lambda f: sa.String(254), _email),
         FieldType("phone", frozenset(), lambda f: sa.String(20), _phone),
         FieldType("nik", frozenset(), lambda f: sa.String(16), _nik),
+        FieldType("kk", frozenset(), lambda f: sa.String(16), _kk),
+        FieldType("nip", frozenset(), lambda f: sa.String(18), _nip),
         FieldType("region", frozenset({"level"}), lambda f: region_code_type(), _region),
         FieldType("reference", frozenset({"target"}), lambda f: sa.Integer(), _reference),
         FieldType("file", frozenset({"accept"}), lambda f: sa.String(255), _file),
@@ -251,6 +269,8 @@ CONVERTIBLE: dict[str, frozenset[str]] = {
             "email",
             "phone",
             "nik",
+            "kk",
+            "nip",
             "region",
         }
     ),
@@ -265,6 +285,8 @@ CONVERTIBLE: dict[str, frozenset[str]] = {
     "email": frozenset({"text", "longtext"}),
     "phone": frozenset({"text", "longtext"}),
     "nik": frozenset({"text", "longtext"}),
+    "kk": frozenset({"text", "longtext"}),
+    "nip": frozenset({"text", "longtext"}),
     "region": frozenset({"text", "longtext"}),
 }
 

@@ -39,6 +39,47 @@ def check_nik(value: str, today: date | None = None) -> Message | None:
     return None
 
 
+_DIGITS18 = re.compile(r"^\d{18}$")
+
+
+def _real_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def check_kk(value: str, today: date | None = None) -> Message | None:
+    """Return the problem with a family card number (region 6, issue date DDMMYY, serial 4)."""
+    if not _DIGITS16.match(value):
+        return Message(N_("No. KK must be exactly 16 digits"))
+    day, month, yy = int(value[6:8]), int(value[8:10]), int(value[10:12])
+    if _birth_date(day, month, yy, today or date.today()) is None:
+        return Message(N_("No. KK: issue date %(date)s is not valid"), {"date": f"{value[6:8]}-{value[8:10]}"})
+    if value[12:] == "0000":
+        return Message(N_("No. KK: serial number 0000 is not valid"))
+    return None
+
+
+def check_nip(value: str, today: date | None = None) -> Message | None:
+    """Return the problem with a civil-servant number (birth YYYYMMDD, TMT YYYYMM, sex, serial 3)."""
+    if not _DIGITS18.match(value):
+        return Message(N_("NIP must be exactly 18 digits"))
+    today = today or date.today()
+    born_y, born_m, born_d = int(value[0:4]), int(value[4:6]), int(value[6:8])
+    if not _real_date(born_y, born_m, born_d) or date(born_y, born_m, born_d) > today:
+        return Message(N_("NIP: birth date %(date)s is not valid"), {"date": f"{value[6:8]}-{value[4:6]}-{value[0:4]}"})
+    tmt_y, tmt_m = int(value[8:12]), int(value[12:14])
+    if not 1 <= tmt_m <= 12 or (tmt_y, tmt_m) <= (born_y, born_m) or tmt_y > today.year:
+        return Message(N_("NIP: start of service %(tmt)s is not valid"), {"tmt": f"{value[12:14]}-{value[8:12]}"})
+    if value[14] not in "12":
+        return Message(N_("NIP: the sex digit must be 1 (male) or 2 (female), not %(digit)s"), {"digit": value[14]})
+    if value[15:] == "000":
+        return Message(N_("NIP: serial number 000 is not valid"))
+    return None
+
+
 _PHONE_CHARS = re.compile(r"[\s\-().]")
 
 

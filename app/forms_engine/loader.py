@@ -378,7 +378,7 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
         unique=reader.flag(raw, "unique", path, False),
         indexed=reader.flag(raw, "indexed", path, False),
         in_list=reader.flag(raw, "list", path, type_name not in ("longtext", "child", "multichoice")),
-        in_search=reader.flag(raw, "search", path, type_name in ("text", "nik", "email", "phone")),
+        in_search=reader.flag(raw, "search", path, type_name in ("text", "nik", "kk", "nip", "email", "phone")),
         in_filters=reader.flag(
             raw, "filter", path, type_name not in ("longtext", "child", "file", "photo", "multichoice")
         ),

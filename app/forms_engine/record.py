@@ -93,6 +93,13 @@ def check_record(
 ) -> tuple[Errors, Errors]:
     """Uniqueness and the form's rules against stored data: (errors, warnings)."""
     errors = unique_conflicts(conn, tables[spec.slug], spec, values, record_id)
+    if spec.singleton and record_id is None:
+        existing = conn.execute(sa.select(tables[spec.slug].c.id).limit(1)).scalar()
+        if existing is not None:
+            first = input_fields(spec)[0].name
+            errors.setdefault(first, []).append(
+                Message(N_("only one record is kept in this form; edit record #%(id)s"), {"id": existing})
+            )
     context = RuleContext(
         conn, spec, tables, specs, values, record_id, parent_id, parent=specs.get(spec.parent) if spec.parent else None
     )

@@ -16,6 +16,8 @@ _DUMP: dict[str, Any] = {
     "email": fields.String,
     "phone": fields.String,
     "nik": fields.String,
+    "kk": fields.String,
+    "nip": fields.String,
     "region": fields.String,
     "choice": fields.String,
     "file": fields.String,

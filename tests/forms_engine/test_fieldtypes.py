@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.forms_engine.fieldtypes import Invalid, check, convert
-from app.forms_engine.identity import check_nik, normalise_phone
+from app.forms_engine.identity import check_kk, check_nik, check_nip, normalise_phone
 from app.forms_engine.spec import Choice, FieldSpec, Text
 
 
@@ -82,6 +82,18 @@ def test_limits() -> None:
     coded = field("text", pattern=r"\d{4}", pattern_message=Text("Harus 4 angka", "Must be 4 digits"))
     assert check(coded, "12a4").render(lang="id") == "Harus 4 angka"
     assert check(coded, "1234") is None
+
+
+def test_kk_and_nip_rules() -> None:
+    assert check_kk("6309010101200001") is None
+    assert check_kk("6309013202200001").render() == "No. KK: issue date 32-02 is not valid"
+    assert check_kk("6309010101200000").render() == "No. KK: serial number 0000 is not valid"
+    assert check_nip("198507122010012001") is None  # born 12-07-1985, TMT 01-2010, female, serial 001
+    assert check_nip("198513122010012001").render() == "NIP: birth date 12-13-1985 is not valid"
+    assert check_nip("198507121980012001").render() == "NIP: start of service 01-1980 is not valid"
+    assert check_nip("198507122010013001").render() == "NIP: the sex digit must be 1 (male) or 2 (female), not 3"
+    assert check_nip("198507122010012000").render() == "NIP: serial number 000 is not valid"
+    assert check_nip("19850712201001200").render() == "NIP must be exactly 18 digits"
 
 
 def test_nik_rules() -> None:
