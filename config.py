@@ -20,6 +20,9 @@ DEBUG = False
 DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'simpul.db'}"
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
+# The office's district (kode wilayah) until the office settings name one: Kabupaten Tabalong.
+DISTRICT = "63.09"
+
 # Where shipped form definitions live; `flask simpul forms publish` reads them.
 FORMS_DIR = str(BASE_DIR / "forms")
 # Uploaded files are stored here, outside any static folder, and served through checked views.

@@ -58,6 +58,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         appbuilder = AppBuilder(indexview=SimpulIndexView, base_template="simpul/base.html")
         appbuilder.init_app(app, db.session)
         init_i18n(app)
+        from app.regions.api import RegionApi
+        from app.regions.names import RegionNames
+
+        app.extensions["simpul_region_names"] = RegionNames(db.engine)
+        appbuilder.add_api(RegionApi)
         specs, version = _published(db.engine)
         app.config["SIMPUL_SCHEMA_VERSION"] = version
         app.extensions["simpul_specs"] = specs

@@ -100,3 +100,44 @@ def test_cli_imports_the_national_list(empty_app: Any) -> None:
     assert result.exit_code == 0, result.output
     assert "91599 codes: 91599 added, 0 renamed, 0 unchanged" in result.output
     assert count(empty_app) == 91599
+
+
+PICKED = "form: warga\ntitle: Warga\nfields: [{name: nama, type: text, label: Nama}, {name: desa, type: region, level: desa, label: Desa}]\n"
+
+
+@pytest.fixture
+def app(empty_app: Any) -> Any:
+    from tests.conftest import app_with_forms
+
+    run_import(
+        empty_app, SMALL + "62,Kalimantan Tengah\n62.71,Kota Palangka Raya\n62.71.01,Pahandut\n62.71.01.1001,Pahandut\n"
+    )
+    return app_with_forms(empty_app, PICKED)
+
+
+def test_children_and_search_for_pickers(client: Any) -> None:
+    provinces = client.get("/api/v1/wilayah/children/").json["result"]
+    assert [r["name"] for r in provinces] == ["Kalimantan Selatan", "Kalimantan Tengah"]  # by name
+    children = client.get("/api/v1/wilayah/children/63.09.01").json["result"]
+    assert [(r["code"], r["name"]) for r in children] == [("63.09.01.2001", "Agung"), ("63.09.01.2002", "Banyu Tajun")]
+    found = client.get("/api/v1/wilayah/search/?q=tajun&level=4&within=63.09").json["result"]
+    assert [r["code"] for r in found] == ["63.09.01.2002"]
+    assert client.get("/api/v1/wilayah/search/?q=63.09.01.20&level=4").json["result"][0]["code"] == "63.09.01.2001"
+
+
+def test_region_lookups_need_a_login(app: Any) -> None:
+    assert app.test_client().get("/api/v1/wilayah/children/").status_code == 401
+
+
+def test_lists_show_region_names_and_codes_are_checked(client: Any) -> None:
+    assert client.post("/api/v1/warga/", json={"nama": "Siti", "desa": "63.09.01.2002"}).status_code == 201
+    assert "Banyu Tajun, Kec. Tanjung" in client.get("/forms/warga/list/").data.decode()
+    unknown = client.post("/api/v1/warga/?_l_=en", json={"nama": "Budi", "desa": "63.09.01.2099"})
+    assert unknown.json["message"]["desa"] == ["63.09.01.2099 is not in the region list"]
+    outside = client.post("/api/v1/warga/?_l_=en", json={"nama": "Ani", "desa": "62.71.01.1001"})
+    assert outside.json["message"]["desa"] == ["must lie within region 63.09"]
+
+
+def test_the_picker_starts_at_the_office_district(client: Any) -> None:
+    html = client.get("/forms/warga/add").data.decode()
+    assert 'data-root="63.09"' in html and 'data-level="4"' in html and "region-picker.js" in html

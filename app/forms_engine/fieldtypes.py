@@ -22,7 +22,7 @@ from .messages import N_, Message
 from .spec import FieldSpec
 
 REGION_LEVELS = {"provinsi": 1, "kabupaten": 2, "kecamatan": 3, "desa": 4}
-_REGION_CODE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+REGION_CODE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
 TRUE_WORDS = {"1", "true", "yes", "ya", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "tidak", "t", "n", "off"}
 
@@ -200,7 +200,7 @@ def _nip(field: FieldSpec, value: Any) -> str:
 
 def _region(field: FieldSpec, value: Any) -> str:
     text = _text(field, value)
-    if not _REGION_CODE.match(text):
+    if not REGION_CODE.match(text):
         raise Invalid(Message(N_("'%(value)s' is not a region code (e.g. 63.09.01.2001)"), {"value": text}))
     if field.level and text.count(".") + 1 != REGION_LEVELS[field.level]:
         raise Invalid(Message(N_("must be a region code at level %(level)s"), {"level": field.level}))
@@ -246,7 +246,7 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("nik", frozenset(), lambda f: sa.String(16), _nik),
         FieldType("kk", frozenset(), lambda f: sa.String(16), _kk),
         FieldType("nip", frozenset(), lambda f: sa.String(18), _nip),
-        FieldType("region", frozenset({"level"}), lambda f: region_code_type(), _region),
+        FieldType("region", frozenset({"level", "within"}), lambda f: region_code_type(), _region),
         FieldType("reference", frozenset({"target"}), lambda f: sa.Integer(), _reference),
         FieldType("file", frozenset({"accept"}), lambda f: sa.String(255), _file),
         FieldType("photo", frozenset({"accept"}), lambda f: sa.String(255), _file),

@@ -23,6 +23,7 @@ from .fieldtypes import (
     FIELD_TYPES,
     FILE_EXTENSIONS,
     IMAGE_EXTENSIONS,
+    REGION_CODE,
     REGION_LEVELS,
     Invalid,
     column_name,
@@ -354,6 +355,14 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
             expected=", ".join(REGION_LEVELS),
         )
         level = None
+    within = raw.get("within", "office")
+    if (
+        type_name == "region"
+        and within not in ("office", "all")
+        and not (isinstance(within, str) and REGION_CODE.match(within))
+    ):
+        reader.error(_join(path, "within"), N_("must be office, all or a region code such as 63.09"))
+        within = "office"
     target = raw.get("target")
     if type_name == "reference" and not isinstance(target, str):
         reader.error(_join(path, "target"), N_("a reference needs the target form's name"))
@@ -392,6 +401,7 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
         pattern_message=pattern_message,
         choices=choices,
         level=level,
+        within=within if type_name == "region" else "office",
         target=target if type_name == "reference" else None,
         precision=reader.integer(raw, "precision", path),
         scale=reader.integer(raw, "scale", path),

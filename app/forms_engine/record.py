@@ -90,6 +90,7 @@ def check_record(
     values: Mapping[str, Any],
     record_id: int | None,
     parent_id: int | None = None,
+    office_region: str | None = None,
 ) -> tuple[Errors, Errors]:
     """Uniqueness and the form's rules against stored data: (errors, warnings)."""
     errors = unique_conflicts(conn, tables[spec.slug], spec, values, record_id)
@@ -101,7 +102,15 @@ def check_record(
                 Message(N_("only one record is kept in this form; edit record #%(id)s"), {"id": existing})
             )
     context = RuleContext(
-        conn, spec, tables, specs, values, record_id, parent_id, parent=specs.get(spec.parent) if spec.parent else None
+        conn,
+        spec,
+        tables,
+        specs,
+        values,
+        record_id,
+        parent_id,
+        parent=specs.get(spec.parent) if spec.parent else None,
+        office_region=office_region,
     )
     warnings: Errors = {}
     for finding in check_rules(context):

@@ -50,6 +50,7 @@ class RuleContext:
     record_id: int | None = None
     parent_id: int | None = None
     parent: FormSpec | None = None
+    office_region: str | None = None  # the office's district, for region fields `within: office`
     findings: list[Finding] = field(default_factory=list)
 
     def table(self, spec: FormSpec | None = None) -> sa.Table:
@@ -449,7 +450,33 @@ def check_rules(ctx: RuleContext) -> list[Finding]:
             if rule.kind == "child_count" and rule.params["child"] == child_name:
                 _child_row_count(ctx, rule)
     _nik_regions(ctx)
+    _region_codes(ctx)
     return ctx.findings
+
+
+def region_root(field: FieldSpec, office_region: str | None) -> str:
+    """The code a region field's values must lie within ('' for anywhere)."""
+    if field.within == "all":
+        return ""
+    return (office_region or "") if field.within == "office" else field.within
+
+
+def _region_codes(ctx: RuleContext) -> None:
+    """Region codes must be in the region list (when loaded) and inside the field's area."""
+    regions = ctx.tables.get("__regions__")
+    for f in ctx.spec.live_fields:
+        value = ctx.values.get(f.name)
+        if f.type != "region" or not value:
+            continue
+        root = region_root(f, ctx.office_region)
+        if root and value != root and not value.startswith(root + "."):
+            ctx.add(f.name, N_("must lie within region %(root)s"), root=root)
+            continue
+        if regions is None:
+            continue
+        known = ctx.conn.execute(sa.select(regions.c.code).where(regions.c.code == value)).scalar()
+        if known is None and ctx.conn.execute(sa.select(regions.c.code).limit(1)).first() is not None:
+            ctx.add(f.name, N_("%(code)s is not in the region list"), code=value)
 
 
 def _nik_regions(ctx: RuleContext) -> None:

@@ -43,6 +43,8 @@ def field_to_definition(f: FieldSpec) -> dict[str, Any]:
         data["choices"] = [{"value": c.value, "label": c.label.as_dict()} for c in f.choices]
     if f.type in ("file", "photo"):
         data["accept"] = list(f.accept)
+    if f.type == "region" and f.within != "office":
+        data["within"] = f.within
     if f.child is not None:
         data.update(_table_part(f.child))
     return data

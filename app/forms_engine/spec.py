@@ -64,6 +64,7 @@ class FieldSpec:
     in_search: bool = False
     in_filters: bool = True
     level: str | None = None
+    within: str = "office"  # region fields: "office" (the office's district), "all", or a code
     target: str | None = None
     precision: int | None = None
     scale: int | None = None

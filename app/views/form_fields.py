@@ -24,8 +24,10 @@ from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
+from app.office import office_district
 from app.uploads import extension_problem, save_upload
 from app.views.labels import current_lang, lazy_text, render_message
+from app.views.region_widget import RegionPickerWidget
 
 CONFIRM_FIELD = "confirm_warnings"
 
@@ -86,6 +88,8 @@ def wtforms_field(field: FieldSpec, models: dict[str, Any], session_factory: Any
             widget=Select2Widget(),
             **kwargs,
         )
+    if field.type == "region":
+        return wtforms.StringField(widget=RegionPickerWidget(field), **kwargs)
     if field.type in ("file", "photo"):
         return UploadField(render_kw={"accept": ",".join("." + e for e in field.accept)}, **kwargs)
     return wtforms.StringField(widget=BS3TextFieldWidget(), **kwargs)
@@ -145,6 +149,7 @@ class SpecForm(DynamicForm):
                 clean,
                 existing_id,
                 getattr(parent, "id", None),
+                office_district(),
             )
             errors.update(conflicts)
             if self[CONFIRM_FIELD].data:

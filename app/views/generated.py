@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.office import office_district
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
@@ -200,7 +201,14 @@ class FormApi(ModelRestApi):
             return clean, errors
         parent_id = data.get("parent_id", getattr(item, "parent_id", None))
         errors, warnings = check_record(
-            db.session, self.spec, self.tables, self.specs, clean, getattr(item, "id", None), parent_id
+            db.session,
+            self.spec,
+            self.tables,
+            self.specs,
+            clean,
+            getattr(item, "id", None),
+            parent_id,
+            office_district(),
         )
         if warnings and not errors and data.get(CONFIRM_FIELD) is not True:
             self._warnings = warnings

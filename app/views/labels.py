@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _gettext
 from markupsafe import Markup, escape
@@ -48,7 +49,7 @@ def rupiah(value: Decimal | int | None) -> str:
 
 
 # Types whose stored value is shown as it is need no formatter (lists call one per cell).
-FORMATTED_TYPES = frozenset({"choice", "multichoice", "money", "boolean", "date", "datetime", "longtext"})
+FORMATTED_TYPES = frozenset({"choice", "multichoice", "money", "boolean", "date", "datetime", "longtext", "region"})
 
 
 def format_value(field: FieldSpec, value: Any) -> Any:
@@ -68,6 +69,8 @@ def format_value(field: FieldSpec, value: Any) -> Any:
         return value.strftime("%d-%m-%Y")
     if field.type == "datetime":
         return value.strftime("%d-%m-%Y %H:%M")
+    if field.type == "region":
+        return current_app.extensions["simpul_region_names"].label(value)
     if field.type == "longtext":
         return Markup("<br>").join(escape(line) for line in str(value).splitlines())
     return value

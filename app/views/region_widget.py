@@ -1,0 +1,47 @@
+"""The region picker: cascading selects from the field's area down to its level."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, url_for
+from markupsafe import Markup, escape
+
+from app.forms_engine.fieldtypes import REGION_LEVELS
+from app.forms_engine.rules import region_root
+from app.forms_engine.spec import FieldSpec
+from app.office import office_district
+
+
+class RegionPickerWidget:
+    """A hidden input holding the code, and one select per level below the field's area.
+
+    region-picker.js fills each select from /api/v1/wilayah/children/<code> and gives it
+    Select2's type-ahead; without JavaScript the code can still be typed.
+    """
+
+    def __init__(self, spec_field: FieldSpec) -> None:
+        self.spec_field = spec_field
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        root = region_root(self.spec_field, office_district())
+        level = REGION_LEVELS.get(self.spec_field.level or "", 4)
+        value = field._value() if hasattr(field, "_value") else (field.data or "")
+        names = current_app.extensions["simpul_region_names"]
+        path = names.path(value) if value else []
+        attrs = {
+            "class": "simpul-region",
+            "data-root": root,
+            "data-level": str(level),
+            "data-children-url": url_for("RegionApi.children", code="CODE").replace("CODE", ""),
+            "data-path": json.dumps(path),
+            "data-root-name": names.label(root) if root else "",
+        }
+        html_attrs = " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items())
+        return Markup(
+            f"<div {html_attrs}>"
+            f'<input class="form-control simpul-region-code" id="{escape(field.id)}" name="{escape(field.name)}" '
+            f'value="{escape(value)}" placeholder="{escape(root + "." if root else "63.09.01.2001")}">'
+            "</div>"
+        )
