@@ -9,8 +9,8 @@ from flask import request
 from flask_appbuilder.api import BaseApi, expose
 from flask_jwt_extended import verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt import PyJWTError
 from flask_login import current_user
+from jwt import PyJWTError
 
 from app.extensions import db
 from app.regions.importer import CODE, region_table

@@ -12,11 +12,11 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.office import office_district
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec, Text
+from app.office import office_district
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
 from app.views.interface import FormInterface, order_keys
