@@ -30,10 +30,7 @@ def check_nik(value: str, today: date | None = None) -> Message | None:
     if day > 40:
         day -= 40
     if _birth_date(day, month, yy, today or date.today()) is None:
-        return Message(
-            N_("NIK: birth date %(date)s is not valid"),
-            {"date": f"{value[6:8]}-{value[8:10]}"},
-        )
+        return Message(N_("NIK: birth date %(date)s is not valid"), {"date": f"{day:02d}-{value[8:10]}"})
     if value[12:] == "0000":
         return Message(N_("NIK: serial number 0000 is not valid"))
     return None
