@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from flask_appbuilder import AppBuilder, IndexView
+from flask_babel import lazy_gettext
 
 from app import speedups
 from app.database import configure_engine
@@ -72,6 +73,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             models = build_models(specs.values(), appbuilder.sm.user_model)
             app.extensions["simpul_models"] = models
             register_forms(appbuilder, specs, models)
+            from app.views.history import RecipientHistoryView
+
+            appbuilder.add_view(
+                RecipientHistoryView,
+                "menu_riwayat",
+                label=lazy_gettext("Recipient history"),
+                icon="fa-history",
+                category="Bantuan Sosial",
+                category_label=lazy_gettext("Social aid"),
+            )
         from app.cli import simpul_cli
 
         app.cli.add_command(simpul_cli)

@@ -15,6 +15,7 @@ def sync_permissions(appbuilder: Any, specs: dict[str, FormSpec]) -> None:
     out are taken away. Admin always has everything (FAB adds it).
     """
     appbuilder.add_permissions(update_perms=True)
+    sync_history_permissions(appbuilder, specs)
     sm = appbuilder.sm
     for spec in specs.values():
         view = permission_view_name(spec)
@@ -35,3 +36,25 @@ def sync_permissions(appbuilder: Any, specs: dict[str, FormSpec]) -> None:
                     sm.add_permission_role(role, pv)
                 elif pv is not None and menu == menu_name(spec):
                     sm.del_permission_role(role, pv)
+
+
+def history_roles(specs: dict[str, FormSpec]) -> set[str]:
+    """Roles that may view some form holding a NIK: they may use the recipient history."""
+    return {
+        role
+        for spec in specs.values()
+        if any(f.type == "nik" for part in (spec, *spec.children) for f in part.live_fields)
+        for role, actions in spec.permissions.items()
+        if "view" in actions
+    }
+
+
+def sync_history_permissions(appbuilder: Any, specs: dict[str, FormSpec]) -> None:
+    """Give the recipient history (screen and menu) to the roles that see NIK-holding forms."""
+    sm = appbuilder.sm
+    for role_name in history_roles(specs):
+        role = sm.find_role(role_name) or sm.add_role(role_name)
+        for perm, view in (("can_read", "RecipientHistory"), ("menu_access", "menu_riwayat")):
+            pv = sm.find_permission_view_menu(perm, view)
+            if pv is not None:
+                sm.add_permission_role(role, pv)
