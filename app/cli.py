@@ -170,22 +170,31 @@ def setup(publish_forms: bool) -> None:
     load_demo_data()
 
 
-def load_demo_data() -> None:
-    """Demo records in forms that are still empty."""
-    from app.demo import load_demo
+def load_demo_data(scale: int = 0, reload: bool = False) -> None:
+    """Demo records in forms that are still empty (all demo forms emptied first with `reload`)."""
+    from app.demo import clear_demo, load_demo
 
     with db.engine.begin() as conn:
-        loaded = load_demo(conn, published_specs(conn))
+        specs = published_specs(conn)
+        if reload:
+            clear_demo(conn, specs)
+        loaded = load_demo(conn, specs, scale=scale)
     for slug, count in loaded.items():
         if count:
             click.echo(f"demo data: {count} record(s) in {slug}")
 
 
 @simpul_cli.command("demo")
+@click.option(
+    "--scale", default=0, show_default=True, help="Extra aid roster lines to generate (benchmark-sized data)."
+)
+@click.option("--reload", is_flag=True, help="Delete all records of the demo forms first.")
 @with_appcontext
-def demo() -> None:
-    """Load the demo records into forms that are still empty."""
-    load_demo_data()
+def demo(scale: int, reload: bool) -> None:
+    """Load the deterministic Tabalong demo data into forms that are still empty."""
+    if reload:
+        click.confirm("Delete every record of the demo forms and load the demo data again?", abort=True)
+    load_demo_data(scale, reload)
 
 
 def ensure_admin() -> None:

@@ -1,17 +1,28 @@
-"""Deterministic demo records for a fresh installation (Kabupaten Tabalong)."""
+"""Deterministic demo data for Kabupaten Tabalong, written through the engine's value checks.
+
+People get NIKs that pass the validator and match their kecamatan, birth date and sex. The
+same seed gives the same data. `scale` adds that many extra roster lines for benchmarks.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from faker import Faker
 
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.record import validate_values
 from app.forms_engine.spec import FormSpec
-from app.forms_engine.tables import build_table
+from app.forms_engine.tables import all_tables, build_table
+from app.regions.importer import region_table
 
+SEED = 20201104
+BATCH = 5000
 AGENCIES = [
     {
         "nama": "Dinas Sosial Kabupaten Tabalong",
@@ -27,28 +38,476 @@ AGENCIES = [
     {"nama": "BPJS Kesehatan Cabang Tanjung", "jenis": "bpjs", "email": "kc-tanjung@bpjs-kesehatan.go.id"},
     {"nama": "Kementerian Sosial RI", "jenis": "vertikal"},
 ]
+PMKS = [
+    "Fakir miskin",
+    "Anak terlantar",
+    "Lanjut usia terlantar",
+    "Penyandang disabilitas",
+    "Korban bencana alam",
+    "Perempuan rawan sosial ekonomi",
+    "Keluarga bermasalah sosial psikologis",
+    "Anak jalanan",
+    "Gelandangan",
+    "Pengemis",
+]
+PSKS = [
+    ("Tenaga Kesejahteraan Sosial Kecamatan", "TKSK"),
+    ("Pekerja Sosial Masyarakat", "PSM"),
+    ("Karang Taruna", "KT"),
+    ("Lembaga Kesejahteraan Sosial", "LKS"),
+    ("Taruna Siaga Bencana", "Tagana"),
+    ("Pendamping PKH", "SDM PKH"),
+]
+AID_TYPES = [
+    ("Paket sembako", "paket"),
+    ("Makanan siap saji", "porsi"),
+    ("Bantuan uang", "rupiah"),
+    ("Sandang", "paket"),
+]
+DISABILITIES = ["Disabilitas fisik", "Disabilitas intelektual", "Disabilitas mental", "Disabilitas sensorik"]
 
 
-def load_demo(conn: sa.Connection, specs: dict[str, FormSpec]) -> dict[str, int]:
-    """Insert the demo records into empty demo forms; return how many went into each."""
+@dataclass(frozen=True)
+class Person:
+    """A made-up resident whose NIK and No. KK agree with their region, birth date and sex."""
+
+    name: str
+    nik: str
+    kk: str
+    born: date
+    sex: str  # "L" or "P"
+    desa: str
+    address: str
+    phone: str
+
+
+class People:
+    """Makes residents of the given villages; NIK serials never repeat."""
+
+    def __init__(self, rng: random.Random, fake: Faker, villages: list[str]) -> None:
+        self.rng, self.fake, self.villages = rng, fake, villages
+        self.serials: dict[str, int] = {}
+
+    def make(
+        self, sex: str | None = None, age: tuple[int, int] = (18, 80), desa: str | None = None, kk: str | None = None
+    ) -> Person:
+        sex = sex or self.rng.choice("LP")
+        desa = desa or self.rng.choice(self.villages)
+        born = date(2026 - self.rng.randint(*age), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        region = desa[:8].replace(".", "")
+        key = f"{region}{born:%d%m%y}"
+        self.serials[key] = self.serials.get(key, 0) + 1
+        day = born.day + (40 if sex == "P" else 0)
+        nik = f"{region}{day:02d}{born:%m%y}{self.serials[key]:04d}"
+        issued = date(self.rng.randint(2005, 2024), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        kk = kk or f"{region}{issued:%d%m%y}{self.rng.randint(1, 9999):04d}"
+        name = self.fake.name_female() if sex == "P" else self.fake.name_male()
+        phone = f"08{self.rng.choice('1235789')}{self.rng.randint(10**8, 10**9 - 1)}"
+        return Person(name, nik, kk, born, sex, desa, self.fake.street_address(), phone)
+
+
+class Loader:
+    """Validates demo records with the engine and inserts them in batches."""
+
+    def __init__(self, conn: sa.Connection, specs: dict[str, FormSpec]) -> None:
+        self.conn, self.specs = conn, specs
+        metadata = sa.MetaData()
+        self.tables = {
+            part.slug: build_table(part, metadata, None) for spec in specs.values() for part in all_tables(spec)
+        }
+        self.now = datetime(2026, 11, 1, 8, 0)
+
+    def has(self, slug: str) -> bool:
+        return slug in self.tables
+
+    def empty(self, slug: str) -> bool:
+        return not self.conn.execute(sa.select(sa.func.count()).select_from(self.tables[slug])).scalar()
+
+    def row(self, slug: str, values: dict[str, Any], **system: Any) -> dict[str, Any]:
+        spec = self._spec(slug)
+        clean, errors = validate_values(spec, values)
+        if errors:
+            raise ValueError(f"demo record for {slug} is invalid: {values} -> {errors}")
+        row = {column_name(spec.field(k)): v for k, v in clean.items()}
+        region = values.get(spec.region_field) if spec.region_field else system.pop("region_code", None)
+        return row | {"region_code": region, "created_on": self.now, "changed_on": self.now} | system
+
+    def insert(self, slug: str, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert rows; return their ids in order."""
+        table = self.tables[slug]
+        ids = []
+        for row in rows:  # one by one where ids are needed (small tables)
+            ids.append(self.conn.execute(table.insert().values(**row).returning(table.c.id)).scalar_one())
+        return ids
+
+    def bulk(self, slug: str, rows: Iterator[dict[str, Any]]) -> int:
+        table, count, batch = self.tables[slug], 0, []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                self.conn.execute(table.insert(), batch)
+                count, batch = count + len(batch), []
+        if batch:
+            self.conn.execute(table.insert(), batch)
+        return count + len(batch)
+
+    def _spec(self, slug: str) -> FormSpec:
+        for spec in self.specs.values():
+            for part in all_tables(spec):
+                if part.slug == slug:
+                    return part
+        raise KeyError(slug)
+
+
+def tabalong_villages(conn: sa.Connection, district: str = "63.09") -> list[str]:
+    """Desa/kelurahan codes of the district (from the region list; a small fallback without it)."""
+    t = region_table
+    rows = conn.execute(
+        sa.select(t.c.code)
+        .where(t.c.level == 4, t.c.code >= district + ".", t.c.code < district + "/")
+        .order_by(t.c.code)
+    ).scalars()
+    return list(rows) or [f"{district}.0{k}.200{d}" for k in range(1, 4) for d in range(1, 6)]
+
+
+def load_demo(conn: sa.Connection, specs: dict[str, FormSpec], scale: int = 0) -> dict[str, int]:
+    """Fill the demo forms that are still empty; return how many records went into each."""
+    rng, fake = random.Random(SEED), Faker("id_ID")
+    fake.seed_instance(SEED)
+    load = Loader(conn, specs)
+    people = People(rng, fake, tabalong_villages(conn))
     loaded: dict[str, int] = {}
-    spec = specs.get("instansi")
-    if spec is not None:
-        loaded["instansi"] = _fill(conn, spec, AGENCIES)
+
+    def fill(slug: str, rows: list[dict[str, Any]]) -> list[int]:
+        if not load.has(slug) or not load.empty(slug):
+            return []
+        ids = load.insert(slug, [load.row(slug, r) for r in rows])
+        loaded[slug] = len(ids)
+        return ids
+
+    fill("instansi", AGENCIES)
+    pmks = fill("kategori_pmks", [{"kode": f"P{i + 1:02d}", "nama": n} for i, n in enumerate(PMKS)])
+    psks = fill("jenis_psks", [{"nama": n, "singkatan": s} for n, s in PSKS])
+    fill("jenis_bantuan", [{"nama": n, "satuan": u} for n, u in AID_TYPES])
+    disabilities = fill("jenis_disabilitas", [{"nama": n} for n in DISABILITIES])
+    _office(load, loaded)
+    _bimtek(load, loaded, people, rng)
+    _puskesos(load, loaded, people, rng, psks)
+    _aid(load, loaded, people, rng, pmks, disabilities, scale)
+    _referrals(load, loaded, people, rng, pmks)
     return loaded
 
 
-def _fill(conn: sa.Connection, spec: FormSpec, records: list[dict[str, Any]]) -> int:
-    table = build_table(spec, sa.MetaData(), None)
-    if conn.execute(sa.select(sa.func.count()).select_from(table)).scalar():
-        return 0
-    now = datetime.now()
+def _office(load: Loader, loaded: dict[str, int]) -> None:
+    if not load.has("pengaturan_kantor") or not load.empty("pengaturan_kantor"):
+        return
+    values = {
+        "kabupaten": "63.09",
+        "pemerintah": "PEMERINTAH KABUPATEN TABALONG",
+        "nama_kantor": "DINAS SOSIAL",
+        "alamat": "Jl. Tanjung Selatan No. 1, Tanjung 71571",
+        "telepon": "(0526) 2021234",
+        "email": "dinsos@tabalongkab.go.id",
+        "situs": "dinsos.tabalongkab.go.id",
+        "kota_ttd": "Tanjung",
+    }
+    [office] = load.insert("pengaturan_kantor", [load.row("pengaturan_kantor", values)])
+    official = {
+        "nama": "Drs. H. Ahmad Fauzi, M.Si",
+        "jabatan": "Kepala Dinas Sosial Kabupaten Tabalong",
+        "nip": "197005121995031002",
+        "pangkat": "Pembina Utama Muda (IV/c)",
+        "peran": "kepala",
+    }
+    load.insert("pengaturan_kantor__pejabat", [load.row("pengaturan_kantor__pejabat", official, parent_id=office)])
+    loaded["pengaturan_kantor"] = 1
+
+
+def _bimtek(load: Loader, loaded: dict[str, int], people: People, rng: random.Random) -> None:
+    if not all(
+        load.has(s) for s in ("bimtek", "bimtek_angkatan", "bimtek_peserta", "bimtek_kehadiran")
+    ) or not load.empty("bimtek"):
+        return
+    event = {
+        "judul": "Bimbingan Teknis Puskesos Kabupaten Tabalong",
+        "penyelenggara": "Dinas Sosial Kabupaten Tabalong",
+        "tempat": "Gedung Informasi, Tanjung",
+        "tanggal_mulai": "2020-11-04",
+        "tanggal_selesai": "2020-11-05",
+        "narasumber": "Narasumber Kementerian Sosial RI\nKepala Dinas Sosial Kabupaten Tabalong",
+    }
+    [event_id] = load.insert("bimtek", [load.row("bimtek", event)])
+    batches = load.insert(
+        "bimtek_angkatan",
+        [
+            load.row(
+                "bimtek_angkatan",
+                {
+                    "bimtek": event_id,
+                    "nomor": n,
+                    "nama": f"Angkatan {'I' * n}",
+                    "tanggal": day,
+                    "tempat": "Gedung Informasi, Tanjung",
+                    "kapasitas": 75,
+                },
+            )
+            for n, day in ((1, "2020-11-04"), (2, "2020-11-05"))
+        ],
+    )
+    participants, attendance = [], []
+    for batch_id, day in zip(batches, ("2020-11-04", "2020-11-05"), strict=True):
+        for _ in range(75):
+            p = people.make(age=(22, 55))
+            participants.append(
+                load.row(
+                    "bimtek_peserta",
+                    {
+                        "angkatan": batch_id,
+                        "nama": p.name,
+                        "nik": p.nik,
+                        "jenis_kelamin": p.sex,
+                        "desa": p.desa,
+                        "jabatan": rng.choice(
+                            ["Ketua Puskesos", "Sekretaris Puskesos", "Anggota Puskesos", "Kepala Seksi Kesra"]
+                        ),
+                        "instansi": "Pemerintah Desa",
+                        "telepon": p.phone,
+                    },
+                )
+            )
+            attendance.append(day)
+    ids = load.insert("bimtek_peserta", participants)
+    statuses = ["hadir"] * 90 + ["izin"] * 4 + ["sakit"] * 3 + ["alpa"] * 3
+    load.bulk(
+        "bimtek_kehadiran",
+        iter(
+            [
+                load.row(
+                    "bimtek_kehadiran",
+                    {
+                        "peserta": pid,
+                        "tanggal": day,
+                        "status": (s := rng.choice(statuses)),
+                        "jam": f"0{rng.randint(7, 8)}:{rng.randint(0, 59):02d}" if s == "hadir" else None,
+                    },
+                )
+                for pid, day in zip(ids, attendance, strict=True)
+            ]
+        ),
+    )
+    loaded.update(bimtek=1, bimtek_angkatan=2, bimtek_peserta=len(ids), bimtek_kehadiran=len(ids))
+
+
+def _puskesos(load: Loader, loaded: dict[str, int], people: People, rng: random.Random, psks: list[int]) -> None:
+    if not load.has("puskesos") or not load.empty("puskesos"):
+        return
+    villages = rng.sample(people.villages, min(15, len(people.villages)))
+    states = ["aktif"] * 7 + ["terbentuk"] * 4 + ["direncanakan"] * 3 + ["tidak_aktif"]
+    count = 0
+    for number, (desa, state) in enumerate(zip(villages, states, strict=False), start=1):
+        decreed = state in ("aktif", "terbentuk", "tidak_aktif")
+        village = (
+            load.conn.execute(sa.select(region_table.c.name).where(region_table.c.code == desa)).scalar()
+            or f"Desa {number}"
+        )
+        values = {
+            "desa": desa,
+            "nama": f"Puskesos {village}",
+            "status": state,
+            "sk_nomor": f"{number:02d}/SK/KADES/2021" if decreed else None,
+            "sk_tanggal": "2021-03-15" if decreed else None,
+            "sumber_anggaran": rng.choice(["apbdes", "dana_desa"]),
+            "anggaran_tahunan": rng.choice([5, 10, 15, 25]) * 1_000_000,
+        }
+        [pid] = load.insert("puskesos", [load.row("puskesos", values)])
+        board = ["ketua", "sekretaris", "bendahara", "anggota", "anggota"] if state != "direncanakan" else []
+        rows = []
+        for role in board:
+            p = people.make(desa=desa)
+            rows.append(
+                load.row(
+                    "puskesos__pengurus",
+                    {
+                        "nama": p.name,
+                        "nik": p.nik,
+                        "peran": role,
+                        "jenis_psks": rng.choice(psks) if psks else None,
+                        "telepon": p.phone,
+                    },
+                    parent_id=pid,
+                    region_code=desa,
+                )
+            )
+        load.insert("puskesos__pengurus", rows)
+        count += 1
+    loaded["puskesos"] = count
+
+
+def _aid(
+    load: Loader,
+    loaded: dict[str, int],
+    people: People,
+    rng: random.Random,
+    pmks: list[int],
+    disabilities: list[int],
+    scale: int,
+) -> None:
+    if not all(load.has(s) for s in ("program_bantuan", "penerima_bantuan")) or not load.empty("program_bantuan"):
+        return
+    programmes = [
+        {
+            "nama": "Bantuan Permakanan Lansia 2026 Tahap I",
+            "jenis": "permakanan",
+            "tahun": 2026,
+            "tahap": 1,
+            "sumber_anggaran": "apbd",
+            "nilai_satuan": 450000,
+            "kuota": 150 + scale,
+        },
+        {
+            "nama": "Sembako Pencegahan Stunting 2026",
+            "jenis": "sembako",
+            "tahun": 2026,
+            "tahap": 1,
+            "sumber_anggaran": "apbd",
+            "barang": "1 paket sembako",
+            "kuota": 120,
+        },
+        {
+            "nama": "Bantuan Disabilitas 2026",
+            "jenis": "disabilitas",
+            "tahun": 2026,
+            "tahap": 1,
+            "sumber_anggaran": "apbd",
+            "nilai_satuan": 1_000_000,
+            "kuota": 60,
+        },
+    ]
+    ids = load.insert("program_bantuan", [load.row("program_bantuan", p) for p in programmes])
+    sizes = [140, 110, 50]
+
+    def lines() -> Iterator[dict[str, Any]]:
+        for pid, size, programme in zip(ids, sizes, programmes, strict=True):
+            family: Person | None = None
+            for i in range(size):
+                same_kk = family is not None and i % 25 == 0  # a few pairs from one family card: flagged for review
+                p = people.make(
+                    age=(60, 90) if programme["jenis"] == "permakanan" else (18, 80),
+                    desa=family.desa if same_kk else None,
+                    kk=family.kk if same_kk else None,
+                )  # type: ignore[union-attr]
+                family = p
+                status = rng.choice(["tersalurkan"] * 6 + ["belum"] * 3 + ["gagal"])
+                yield load.row(
+                    "penerima_bantuan",
+                    {
+                        "program": pid,
+                        "nik": p.nik,
+                        "no_kk": p.kk,
+                        "nama": p.name,
+                        "alamat": p.address,
+                        "desa": p.desa,
+                        "terdaftar_dtks": rng.random() < 0.8,
+                        "desil": rng.randint(1, 4),
+                        "kategori_pmks": rng.choice(pmks) if pmks else None,
+                        "jenis_disabilitas": rng.choice(disabilities)
+                        if programme["jenis"] == "disabilitas" and disabilities
+                        else None,
+                        "jumlah": programme.get("nilai_satuan"),
+                        "barang": programme.get("barang"),
+                        "status_penyaluran": status,
+                        "tanggal_penyaluran": "2026-03-10" if status == "tersalurkan" else None,
+                        "alasan_gagal": "Penerima pindah domisili" if status == "gagal" else None,
+                    },
+                )
+        for _ in range(scale):  # bench-sized data: more lines in the first programme
+            p = people.make(age=(60, 90))
+            yield load.row(
+                "penerima_bantuan",
+                {
+                    "program": ids[0],
+                    "nik": p.nik,
+                    "no_kk": p.kk,
+                    "nama": p.name,
+                    "desa": p.desa,
+                    "status_penyaluran": "belum",
+                },
+            )
+
+    loaded["program_bantuan"] = len(ids)
+    loaded["penerima_bantuan"] = load.bulk("penerima_bantuan", lines())
+
+
+def _referrals(load: Loader, loaded: dict[str, int], people: People, rng: random.Random, pmks: list[int]) -> None:
+    if not load.has("rujukan") or not load.empty("rujukan"):
+        return
+    agencies = (
+        list(load.conn.execute(sa.select(load.tables["instansi"].c.id)).scalars()) if load.has("instansi") else []
+    )
+    needs = [
+        "Belum memiliki BPJS Kesehatan, sakit menahun",
+        "Anak putus sekolah karena biaya",
+        "Rumah tidak layak huni",
+        "Lansia tinggal sendiri tanpa penghasilan",
+        "Penyandang disabilitas butuh alat bantu",
+        "Belum terdaftar DTKS",
+    ]
+    programmes = ["PBI-JK", "KIP/PIP", "RTLH", "Permakanan", "ATENSI", "PKH"]
     rows = []
-    for record in records:
-        clean, errors = validate_values(spec, record)
-        if errors:
-            raise ValueError(f"demo record {record} for {spec.slug} is invalid: {errors}")
-        rows.append({column_name(spec.field(k)): v for k, v in clean.items()} | {"created_on": now, "changed_on": now})
-    columns = sorted({key for row in rows for key in row})
-    conn.execute(table.insert(), [{c: row.get(c) for c in columns} for row in rows])
-    return len(rows)
+    for i in range(50):
+        p = people.make()
+        registered = date(2026, 9, 1) + timedelta(days=rng.randint(0, 80))
+        rows.append(
+            load.row(
+                "rujukan",
+                {
+                    "tanggal_registrasi": registered.isoformat(),
+                    "nik": p.nik,
+                    "no_kk": p.kk,
+                    "nama": p.name,
+                    "tanggal_lahir": p.born.isoformat(),
+                    "jenis_kelamin": p.sex,
+                    "alamat": p.address,
+                    "desa": p.desa,
+                    "telepon": p.phone,
+                    "kategori_pmks": rng.choice(pmks) if pmks else None,
+                    "uraian": rng.choice(needs),
+                    "sumber": rng.choice(["datang_langsung", "penjangkauan", "pengaduan"]),
+                    "dirujuk_ke": rng.choice(agencies) if agencies and i % 4 else None,
+                    "program_tujuan": rng.choice(programmes),
+                    "tanggal_rujukan": (registered + timedelta(days=rng.randint(0, 5))).isoformat() if i % 4 else None,
+                },
+            )
+        )
+    loaded["rujukan"] = len(load.insert("rujukan", rows))
+
+
+# Children before parents, referring forms before the forms they refer to.
+DEMO_FORMS = [
+    "rujukan",
+    "kelompok_usaha__anggota",
+    "kelompok_usaha",
+    "penerima_bantuan",
+    "program_bantuan",
+    "puskesos__pengurus",
+    "puskesos",
+    "bimtek_kehadiran",
+    "bimtek_peserta",
+    "bimtek_angkatan",
+    "bimtek",
+    "pengaturan_kantor__pejabat",
+    "pengaturan_kantor",
+    "jenis_disabilitas",
+    "jenis_bantuan",
+    "jenis_psks",
+    "kategori_pmks",
+    "instansi",
+]
+
+
+def clear_demo(conn: sa.Connection, specs: dict[str, FormSpec]) -> None:
+    """Delete every record of the demo forms (for `flask simpul demo --reload`)."""
+    load = Loader(conn, specs)
+    for slug in DEMO_FORMS:
+        if load.has(slug):
+            conn.execute(load.tables[slug].delete())

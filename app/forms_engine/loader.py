@@ -375,6 +375,9 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
             reader.error(_join(path, "type"), N_("child tables cannot be nested"))
         elif name:
             child = _parse_form(reader, raw, path, parent=slug, slug=f"{slug}__{name}")
+            label_text = reader.text(raw.get("label"), _join(path, "label"))
+            if child is not None and label_text is not None:
+                child = replace(child, title=label_text)  # a child table is titled by its field's label
     if len(reader.errors) > before or name is None or field_id is None or label is None:
         return None
     spec = FieldSpec(

@@ -117,11 +117,20 @@ def _labels(spec: FormSpec) -> dict[str, Any]:
     return labels
 
 
+def _blank_if_none(value: Any) -> Any:
+    """FAB would print None."""
+    return "" if value is None else value
+
+
 def _formatters(spec: FormSpec) -> dict[str, Any]:
     formatters = {
         column_name(f): (lambda value, f=f: format_value(f, value))
         for f in spec.live_fields
         if f.type in FORMATTED_TYPES
+    } | {
+        column_name(f): _blank_if_none
+        for f in spec.live_fields
+        if f.type not in FORMATTED_TYPES and f.type not in ("reference", "child", "file", "photo")
     }
     stamp_format = FieldSpec(id="", name="", type="datetime", label=Text(""))
     return formatters | {

@@ -48,7 +48,7 @@ def rupiah(value: Decimal | int | None) -> str:
     return ("-Rp " if amount < 0 else "Rp ") + text
 
 
-# Types whose stored value is shown as it is need no formatter (lists call one per cell).
+# Types whose stored value is shown as it is need no formatter but for empty values.
 FORMATTED_TYPES = frozenset({"choice", "multichoice", "money", "boolean", "date", "datetime", "longtext", "region"})
 
 
