@@ -31,7 +31,7 @@ from .fieldtypes import (
 )
 from .messages import N_, Message
 from .rules import check_targets, parse_rule
-from .spec import Choice, FieldSpec, FormSpec, RuleSpec, Text
+from .spec import Choice, FieldSpec, FormSpec, GridSpec, RuleSpec, Text
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME = 40
@@ -66,6 +66,7 @@ FORM_KEYS = frozenset(
         "fields",
         "rules",
         "singleton",
+        "grid",
     }
 )
 FIELD_KEYS = frozenset(
@@ -273,9 +274,39 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
         permissions=permissions,
         rules=rules,
         singleton=reader.flag(data, "singleton", path, False) if parent is None else False,
+        grid=_parse_grid(reader, data.get("grid"), _join(path, "grid"), live) if parent is None else None,
         parent=parent,
         source=reader.source,
     )
+
+
+def _parse_grid(reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]) -> GridSpec | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        reader.error(path, N_("must be a mapping with rows, group, key and cell"))
+        return None
+    reader.keys(value, ("rows", "group", "key", "cell", "extra"), path)
+    wanted = {"rows": ("reference",), "key": (), "cell": ("choice",)}
+    for key, types in wanted.items():
+        name = value.get(key)
+        if name not in live:
+            reader.error(_join(path, key), N_("'%(name)s' is not a field of this form"), name=name)
+        elif types and live[name].type not in types:
+            reader.error(
+                _join(path, key),
+                N_("'%(name)s' must be a field of type %(types)s"),
+                name=name,
+                types=" or ".join(types),
+            )
+    extra = value.get("extra") or []
+    for name in extra if isinstance(extra, list) else [extra]:
+        if name not in live:
+            reader.error(_join(path, "extra"), N_("'%(name)s' is not a field of this form"), name=name)
+    if not isinstance(value.get("group"), str):
+        reader.error(_join(path, "group"), N_("must name a field of the referenced form"))
+        return None
+    return GridSpec(str(value.get("rows")), value["group"], str(value.get("key")), str(value.get("cell")), tuple(extra))
 
 
 def _parse_rules(reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]) -> tuple[RuleSpec, ...]:

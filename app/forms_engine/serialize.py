@@ -76,6 +76,11 @@ def to_definition(spec: FormSpec) -> dict[str, Any]:
         data["rules"] = [
             {"rule": r.kind, **{k: v for k, v in r.params.items() if v not in (None, {})}} for r in spec.rules
         ]
+    if spec.grid:
+        grid = spec.grid
+        data["grid"] = {"rows": grid.rows, "group": grid.group, "key": grid.key, "cell": grid.cell}
+        if grid.extra:
+            data["grid"]["extra"] = list(grid.extra)
     if spec.singleton:
         data["singleton"] = True
     data.update(_table_part(spec))

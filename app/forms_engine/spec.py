@@ -41,6 +41,22 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class GridSpec:
+    """A screen that fills one record per row of a group at once (e.g. attendance of a batch).
+
+    `rows`: this form's reference to the row records; `group`: the rows' reference that picks
+    the group shown; `key`: a field set once for the whole grid (the day); `cell`: the choice
+    filled per row; `extra`: further per-row inputs.
+    """
+
+    rows: str
+    group: str
+    key: str
+    cell: str
+    extra: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     """One field of a form; `id` is stable across renames, `name` is the column."""
 
@@ -97,6 +113,7 @@ class FormSpec:
     permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rules: tuple[RuleSpec, ...] = ()
     singleton: bool = False
+    grid: GridSpec | None = None
     parent: str | None = None
     source: str = ""
 

@@ -19,6 +19,7 @@ from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.office import office_district
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
+from app.views.grid import grid_page
 from app.views.interface import FormInterface, order_keys
 from app.views.labels import FORMATTED_TYPES, format_value, lazy_text, render_message
 from app.views.schemas import input_schema, output_schema
@@ -40,6 +41,7 @@ VIEW_METHODS = {
     "edit": "edit",
     "delete": "delete",
     "action_post": "delete",
+    "grid": "add",
 }
 API_METHODS = {
     "get_list": "read",
@@ -142,13 +144,18 @@ class FormModelView(ModelView):
     """Base of the generated screens."""
 
     spec: FormSpec
-    list_template = "appbuilder/general/model/list.html"
 
     def pre_add(self, item: Any) -> None:
         stamp(item, self.spec, is_new=True)
 
     def pre_update(self, item: Any) -> None:
         stamp(item, self.spec, is_new=False)
+
+    @expose("/grid/", methods=["GET", "POST"])
+    @has_access
+    def grid(self) -> Any:
+        """Fill the form for every row of a group at once (forms that declare `grid:`)."""
+        return grid_page(self)
 
     @expose("/file/<int:pk>/<field_name>")
     @has_access
@@ -279,8 +286,12 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
     edit_cols = [f.name for f in fields] + (["parent"] if spec.parent else []) + [CONFIRM_FIELD]
     attrs: dict[str, Any] = {
         "spec": spec,
+        "tables": record_tables(models),
+        "specs": {slug: m.__spec__ for slug, m in models.items()},
         "datamodel": FormInterface(model),
         "route_base": f"/forms/{spec.slug.replace('__', '/')}",
+        "list_template": "simpul/list.html",
+        "extra_args": {"grid_url": f"/forms/{spec.slug}/grid/" if spec.grid else None},
         "class_permission_name": permission_view_name(spec),
         "method_permission_name": VIEW_METHODS,
         "base_permissions": list(ACTION_PERMISSIONS.values()),
