@@ -112,3 +112,25 @@ def test_every_real_birth_date_makes_a_valid_nik(born: date, female: bool, seria
 @given(st.from_regex(r"8[1-9][0-9]{7,10}", fullmatch=True), st.sampled_from(["0", "62", "+62", "+62 "]))
 def test_mobile_numbers_normalise_to_one_form(rest: str, prefix: str) -> None:
     assert normalise_phone(prefix + rest) == "+62" + rest
+
+
+@given(
+    st.dates(min_value=date(1950, 1, 1), max_value=date(2000, 12, 31)),
+    st.integers(18, 40),
+    st.sampled_from("12"),
+    st.integers(1, 999),
+)
+def test_every_real_nip_is_valid(born: date, years_to_service: int, sex: str, serial: int) -> None:
+    start = min(born.year + years_to_service, date.today().year)
+    assert check_nip(f"{born:%Y%m%d}{start}{born.month:02d}{sex}{serial:03d}") is None
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2025, 12, 31)), st.integers(1, 9999))
+def test_every_real_issue_date_makes_a_valid_kk(issued: date, serial: int) -> None:
+    assert check_kk(f"630901{issued:%d%m%y}{serial:04d}") is None
+
+
+@given(st.text(alphabet="0123456789", min_size=16, max_size=16))
+def test_nik_check_never_crashes_and_explains_refusals(digits: str) -> None:
+    problem = check_nik(digits)
+    assert problem is None or problem.render().startswith("NIK")
