@@ -174,28 +174,17 @@ def _phone(field: FieldSpec, value: Any) -> str:
     return normalised
 
 
-def _nik(field: FieldSpec, value: Any) -> str:
-    text = _text(field, value).replace(" ", "")
-    problem = check_nik(text)
-    if problem:
-        raise Invalid(problem)
-    return text
+def _identity_number(check_number: Callable[[str], Message | None]) -> Callable[[FieldSpec, Any], str]:
+    """A converter for NIK, No. KK or NIP: digits without spaces, refused with the check's message."""
 
+    def coerce(field: FieldSpec, value: Any) -> str:
+        text = _text(field, value).replace(" ", "")
+        problem = check_number(text)
+        if problem:
+            raise Invalid(problem)
+        return text
 
-def _kk(field: FieldSpec, value: Any) -> str:
-    text = _text(field, value).replace(" ", "")
-    problem = check_kk(text)
-    if problem:
-        raise Invalid(problem)
-    return text
-
-
-def _nip(field: FieldSpec, value: Any) -> str:
-    text = _text(field, value).replace(" ", "")
-    problem = check_nip(text)
-    if problem:
-        raise Invalid(problem)
-    return text
+    return coerce
 
 
 def _region(field: FieldSpec, value: Any) -> str:
@@ -243,9 +232,9 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("multichoice", frozenset({"choices"}), lambda f: sa.JSON(), _multichoice),
         FieldType("email", frozenset(), lambda f: sa.String(254), _email),
         FieldType("phone", frozenset(), lambda f: sa.String(20), _phone),
-        FieldType("nik", frozenset(), lambda f: sa.String(16), _nik),
-        FieldType("kk", frozenset(), lambda f: sa.String(16), _kk),
-        FieldType("nip", frozenset(), lambda f: sa.String(18), _nip),
+        FieldType("nik", frozenset(), lambda f: sa.String(16), _identity_number(check_nik)),
+        FieldType("kk", frozenset(), lambda f: sa.String(16), _identity_number(check_kk)),
+        FieldType("nip", frozenset(), lambda f: sa.String(18), _identity_number(check_nip)),
         FieldType("region", frozenset({"level", "within"}), lambda f: region_code_type(), _region),
         FieldType("reference", frozenset({"target"}), lambda f: sa.Integer(), _reference),
         FieldType("file", frozenset({"accept"}), lambda f: sa.String(255), _file),
