@@ -181,20 +181,20 @@ class FormApi(ModelRestApi):
     spec: FormSpec
     allow_browser_login = True
 
-    _warnings: dict[str, list[Any]] = {}
-
-    def _errors_response(self, errors: dict[str, list[Any]]) -> Any:
+    def _errors_response(self, errors: dict[str, list[Any]], warnings: dict[str, list[Any]] | None = None) -> Any:
         def rendered(found: dict[str, list[Any]]) -> dict[str, list[str]]:
             return {name: [render_message(m) for m in messages] for name, messages in found.items()}
 
-        warnings, self._warnings = self._warnings, {}
         if warnings:
             return self.response(422, message=rendered(errors), warnings=rendered(warnings))
         return self.response_422(message=rendered(errors))
 
-    def _validated(self, data: Any, item: Any | None) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    def _validated(
+        self, data: Any, item: Any | None
+    ) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, list[Any]]]:
+        """(clean values, errors, unconfirmed warnings); a view instance serves many threads, so nothing is kept on it."""
         if not isinstance(data, dict):
-            return {}, {"_schema": []}
+            return {}, {"_schema": []}, {}
         raw = {}
         if item is not None:
             for f in input_fields(self.spec):
@@ -214,7 +214,7 @@ class FormApi(ModelRestApi):
             ):
                 errors[f.name] = [Message(N_("files are uploaded through the screen"))]
         if errors:
-            return clean, errors
+            return clean, errors, {}
         parent_id = data.get("parent_id", getattr(item, "parent_id", None))
         errors, warnings = check_record(
             db.session,
@@ -227,9 +227,8 @@ class FormApi(ModelRestApi):
             office_district(),
         )
         if warnings and not errors and data.get(CONFIRM_FIELD) is not True:
-            self._warnings = warnings
-            errors = {CONFIRM_FIELD: [Message(N_("needs true to save despite the warnings"))]}
-        return clean, errors
+            return clean, {CONFIRM_FIELD: [Message(N_("needs true to save despite the warnings"))]}, warnings
+        return clean, errors, {}
 
     def _save(self, item: Any, clean: dict[str, Any], data: dict[str, Any], is_new: bool) -> Any:
         for f in input_fields(self.spec):
@@ -256,9 +255,9 @@ class FormApi(ModelRestApi):
         if not request.is_json:
             return self.response_400(message="Request is not JSON")
         data = request.get_json(silent=True)
-        clean, errors = self._validated(data, None)
+        clean, errors, warnings = self._validated(data, None)
         if errors:
-            return self._errors_response(errors)
+            return self._errors_response(errors, warnings)
         return self._save(self.datamodel.obj(), clean, data, is_new=True)
 
     def put_headless(self, pk: Any) -> Any:
@@ -268,9 +267,9 @@ class FormApi(ModelRestApi):
         if not request.is_json:
             return self.response_400(message="Request is not JSON")
         data = request.get_json(silent=True)
-        clean, errors = self._validated(data, item)
+        clean, errors, warnings = self._validated(data, item)
         if errors:
-            return self._errors_response(errors)
+            return self._errors_response(errors, warnings)
         if self.spec.parent and "parent_id" not in data:
             data = {**data, "parent_id": item.parent_id}
         return self._save(item, clean, data, is_new=False)
