@@ -12,7 +12,9 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
 APP_NAME = "Simpul"
-# Must be replaced outside debug mode: `python -c "import secrets; print(secrets.token_hex(32))"`.
+# Signs sessions and tokens. Left at this default, Simpul uses instance/secret_key instead
+# (created on first start, readable only by its owner), and refuses to start outside debug
+# mode when it cannot. Several app servers must share one key: set SIMPUL_SECRET_KEY on each.
 SECRET_KEY = "simpul-development-key-change-me"
 DEBUG = False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ class SimpulIndexView(IndexView):
     index_template = "simpul/index.html"
 
 
+DEFAULT_SECRET_KEY = "simpul-development-key-change-me"  # as in config.py: known to everyone
+
+
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Defaults from config.py, then SIMPUL_CONFIG file, then SIMPUL_* variables, then tests'."""
     app.config.from_object("config")
@@ -40,8 +44,37 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and not (app.config["DEBUG"] or app.config.get("TESTING")):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(APP_DIR / "i18n" / d) for d in ("fab", "simpul"))
     app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.SimpulSecurityManager"
+
+
+def instance_secret_key(instance: Path) -> str:
+    """The installation's own random key in instance/secret_key, created once (0600)."""
+    path = instance / "secret_key"
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Written aside, then linked in whole: a worker starting alongside never reads half a key.
+            draft = instance / f".secret_key.{os.getpid()}"
+            with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+                handle.write(secrets.token_hex(32))
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass  # another worker was first; its key is the one
+            finally:
+                draft.unlink()
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise RuntimeError(
+            f"SECRET_KEY is the published default and {path} cannot be kept ({exc}); "
+            "set SIMPUL_SECRET_KEY to a long random value"
+        ) from exc
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable key; delete it to have a new one made, or set SIMPUL_SECRET_KEY")
+    return key
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

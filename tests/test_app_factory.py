@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
+from app import DEFAULT_SECRET_KEY, create_app, instance_secret_key
 from app.database import dispose_app
 from app.live import LiveApp
 from tests.conftest import _BUILT, publish_yaml
@@ -46,3 +46,27 @@ def test_live_app_swaps_after_a_publish_and_keeps_the_old_one_whole(empty_app: A
         assert old.test_client().get("/health").json["schema_version"] == 0
     finally:
         engine.dispose()
+
+
+def test_the_published_default_secret_key_is_never_used(tmp_path: Path) -> None:
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    again = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    try:
+        assert app.config["SECRET_KEY"] != DEFAULT_SECRET_KEY
+        assert app.config["SECRET_KEY"] == again.config["SECRET_KEY"]  # the same key on every start and worker
+    finally:
+        dispose_app(app)
+        dispose_app(again)
+
+
+def test_the_instance_key_is_private_and_made_once(tmp_path: Path) -> None:
+    key = instance_secret_key(tmp_path)
+    assert len(key) == 64 and instance_secret_key(tmp_path) == key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_refuses_to_start_when_no_key_can_be_kept(tmp_path: Path) -> None:
+    blocked = tmp_path / "instance"
+    blocked.write_text("not a directory", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="set SIMPUL_SECRET_KEY"):
+        instance_secret_key(blocked)
