@@ -9,7 +9,6 @@ from flask import current_app
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
-from app.forms_engine.messages import N_, Message
 from app.forms_engine.spec import FieldSpec
 
 
@@ -18,17 +17,6 @@ def upload_root() -> Path:
     root = Path(current_app.config["UPLOAD_DIR"])
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-
-def extension_problem(field: FieldSpec, filename: str) -> Message | None:
-    """Why a file of this name may not be stored in `field`, or None."""
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if ext not in field.accept:
-        return Message(
-            N_("file type .%(ext)s is not allowed (allowed: %(allowed)s)"),
-            {"ext": ext, "allowed": ", ".join(field.accept)},
-        )
-    return None
 
 
 def save_upload(slug: str, field: FieldSpec, upload: FileStorage) -> str:

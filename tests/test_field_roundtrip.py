@@ -241,3 +241,10 @@ def test_api_info_and_openapi_describe_the_form(client: Any) -> None:
     assert "/api/v1/semua/" in spec["paths"] and "/api/v1/semua__anggota/" in spec["paths"]
     post = spec["components"]["schemas"]["FormApi_semua.post"]["properties"]
     assert post["status"]["enum"] == ["aktif", "mati"]
+
+
+def test_a_file_of_a_refused_type_is_named_once(client: Any) -> None:
+    form = {"teks": "Halo", "berkas": (io.BytesIO(b"MZ"), "virus.exe")}
+    client.get("/lang/en")
+    html = client.post("/forms/semua/add", data=form, content_type="multipart/form-data").data.decode()
+    assert html.count("file type .exe is not allowed (allowed: pdf, jpg") == 1

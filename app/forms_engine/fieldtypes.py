@@ -323,5 +323,8 @@ def check(field: FieldSpec, value: Any) -> Message | None:
     if field.type in ("file", "photo") and field.accept and value:
         ext = value.rsplit(".", 1)[-1].lower()
         if ext not in field.accept:
-            return Message(N_("file type .%(ext)s is not allowed"), {"ext": ext})
+            return Message(
+                N_("file type .%(ext)s is not allowed (allowed: %(allowed)s)"),
+                {"ext": ext, "allowed": ", ".join(field.accept)},
+            )
     return None

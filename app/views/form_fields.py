@@ -25,7 +25,7 @@ from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.office import office_district
-from app.uploads import extension_problem, save_upload
+from app.uploads import save_upload
 from app.views.labels import current_lang, lazy_text, render_message
 from app.views.region_widget import RegionPickerWidget
 
@@ -125,10 +125,7 @@ class SpecForm(DynamicForm):
                 continue
             data = self[f.name].data
             if f.type in ("file", "photo"):
-                if isinstance(data, FileStorage):
-                    problem = extension_problem(f, data.filename or "")
-                    if problem:
-                        errors[f.name] = [problem]
+                if isinstance(data, FileStorage):  # its name's extension is checked by the engine
                     uploads[f.name] = data
                     raw[f.name] = data.filename
                 else:
