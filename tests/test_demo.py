@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 from app.demo import load_demo
 from app.extensions import db
-from app.forms_engine.identity import check_kk, check_nik
-from app.forms_engine.rules import nik_birth
+from app.forms_engine.identity import check_kk, check_nik, nik_birth
 from app.forms_engine.store import published_specs
 from tests.conftest import ROOT
 

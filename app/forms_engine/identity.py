@@ -22,15 +22,21 @@ def _birth_date(day: int, month: int, yy: int, today: date) -> date | None:
     return None
 
 
+def nik_birth(nik: str, today: date | None = None) -> tuple[date | None, str]:
+    """Birth date (None when not a real date) and sex ('female'/'male') encoded in a 16-digit NIK."""
+    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    sex = "female" if day > 40 else "male"
+    return _birth_date(day - 40 if day > 40 else day, month, yy, today or date.today()), sex
+
+
 def check_nik(value: str, today: date | None = None) -> Message | None:
     """Return the problem with a NIK (PPKKCC DDMMYY SSSS), or None when it is well formed."""
     if not _DIGITS16.match(value):
         return Message(N_("NIK must be exactly 16 digits"))
-    day, month, yy = int(value[6:8]), int(value[8:10]), int(value[10:12])
-    if day > 40:
-        day -= 40
-    if _birth_date(day, month, yy, today or date.today()) is None:
-        return Message(N_("NIK: birth date %(date)s is not valid"), {"date": f"{day:02d}-{value[8:10]}"})
+    if nik_birth(value, today)[0] is None:
+        day = int(value[6:8])
+        shown = day - 40 if day > 40 else day
+        return Message(N_("NIK: birth date %(date)s is not valid"), {"date": f"{shown:02d}-{value[8:10]}"})
     if value[12:] == "0000":
         return Message(N_("NIK: serial number 0000 is not valid"))
     return None

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from .fieldtypes import column_name
+from .identity import nik_birth
 from .messages import N_, Message
 from .spec import FieldSpec, FormSpec, RuleSpec
 
@@ -337,22 +337,6 @@ def _unique_via(ctx: RuleContext, rule: RuleSpec) -> None:
         ctx.add(names[0], N_("already registered for the same %(group)s (record #%(id)s)"), group=group_label, id=other)
 
 
-def nik_birth(nik: str) -> tuple[date | None, str | None]:
-    """Birth date and sex ('female'/'male') encoded in a well-formed NIK."""
-    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
-    sex = "female" if day > 40 else "male"
-    day -= 40 if day > 40 else 0
-    today = date.today()
-    for century in (2000, 1900):
-        try:
-            born = date(century + yy, month, day)
-        except ValueError:
-            return None, sex
-        if born <= today:
-            return born, sex
-    return None, sex
-
-
 def _nik_consistent(ctx: RuleContext, rule: RuleSpec) -> None:
     nik = ctx.values.get(rule.params["nik"])
     if not nik:
@@ -461,34 +445,40 @@ def region_root(field: FieldSpec, office_region: str | None) -> str:
     return (office_region or "") if field.within == "office" else field.within
 
 
+def _region_list(ctx: RuleContext) -> sa.Table | None:
+    """The region table when a region list is loaded (checks against an empty list would refuse everything)."""
+    regions = ctx.tables.get("__regions__")
+    if regions is None or ctx.conn.execute(sa.select(regions.c.code).limit(1)).first() is None:
+        return None
+    return regions
+
+
+def _in_region_list(ctx: RuleContext, regions: sa.Table, code: str) -> bool:
+    return ctx.conn.execute(sa.select(regions.c.code).where(regions.c.code == code)).first() is not None
+
+
 def _region_codes(ctx: RuleContext) -> None:
     """Region codes must be in the region list (when loaded) and inside the field's area."""
-    regions = ctx.tables.get("__regions__")
-    for f in ctx.spec.live_fields:
-        value = ctx.values.get(f.name)
-        if f.type != "region" or not value:
-            continue
+    fields = [f for f in ctx.spec.live_fields if f.type == "region" and ctx.values.get(f.name)]
+    regions = _region_list(ctx) if fields else None
+    for f in fields:
+        value = ctx.values[f.name]
         root = region_root(f, ctx.office_region)
         if root and value != root and not value.startswith(root + "."):
             ctx.add(f.name, N_("must lie within region %(root)s"), root=root)
-            continue
-        if regions is None:
-            continue
-        known = ctx.conn.execute(sa.select(regions.c.code).where(regions.c.code == value)).scalar()
-        if known is None and ctx.conn.execute(sa.select(regions.c.code).limit(1)).first() is not None:
+        elif regions is not None and not _in_region_list(ctx, regions, value):
             ctx.add(f.name, N_("%(code)s is not in the region list"), code=value)
 
 
 def _nik_regions(ctx: RuleContext) -> None:
-    regions = ctx.tables.get("__regions__")
     niks = [f for f in ctx.spec.live_fields if f.type == "nik" and ctx.values.get(f.name)]
-    if regions is None or not niks or ctx.conn.execute(sa.select(regions.c.code).limit(1)).first() is None:
-        return  # no region list loaded: nothing to compare with
+    regions = _region_list(ctx) if niks else None
+    if regions is None:
+        return
     for f in niks:
         value = ctx.values[f.name]
         code = f"{value[0:2]}.{value[2:4]}.{value[4:6]}"
-        known = ctx.conn.execute(sa.select(regions.c.code).where(regions.c.code == code)).scalar()
-        if known is None:
+        if not _in_region_list(ctx, regions, code):
             ctx.add(
                 f.name, N_("NIK: region %(code)s is not in the region list (an old code?)"), warning=True, code=code
             )

@@ -119,6 +119,15 @@ def _labels(spec: FormSpec) -> dict[str, Any]:
     return labels
 
 
+def _filter_columns(fields: tuple[FieldSpec, ...]) -> list[str]:
+    """Columns offered in the filter panel of screens and API (`filter: true`)."""
+    return [
+        f.name if f.type == "reference" else column_name(f)
+        for f in fields
+        if f.in_filters and f.type not in ("file", "photo")
+    ]
+
+
 def _blank_if_none(value: Any) -> Any:
     """FAB would print None."""
     return "" if value is None else value
@@ -304,11 +313,7 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
         "edit_columns": edit_cols,
         "add_form": form,
         "edit_form": form,
-        "search_columns": [
-            f.name if f.type == "reference" else column_name(f)
-            for f in fields
-            if f.in_filters and f.type not in ("file", "photo")
-        ],
+        "search_columns": _filter_columns(fields),
         "label_columns": _labels(spec),
         "description_columns": {f.name: lazy_text(f.help) for f in fields if f.help},
         "formatters_columns": _formatters(spec),
@@ -341,11 +346,7 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
         "add_columns": columns,
         "edit_columns": columns,
         "order_columns": ["id", *[column_name(f) for f in fields if f.type not in ("multichoice",)]],
-        "search_columns": [
-            f.name if f.type == "reference" else column_name(f)
-            for f in fields
-            if f.in_filters and f.type not in ("file", "photo")
-        ],
+        "search_columns": _filter_columns(fields),
         "list_model_schema": output_schema(spec, models, with_children=False),
         "show_model_schema": output_schema(spec, models),
         "add_model_schema": input_schema(spec),
