@@ -54,6 +54,8 @@ FAB_UPDATE_PERMS = False
 FAB_API_MAX_PAGE_SIZE = 100
 FAB_ROLES = {}
 AUTH_ROLE_ADMIN = "Admin"
+# Roles whose users see the whole district when no working area is set on their account.
+WHOLE_DISTRICT_ROLES = ["Dinsos"]
 AUTH_ROLE_PUBLIC = "Public"
 PAGE_SIZE = 25
 

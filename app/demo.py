@@ -129,7 +129,8 @@ class Loader:
         if errors:
             raise ValueError(f"demo record for {slug} is invalid: {values} -> {errors}")
         row = {column_name(spec.field(k)): v for k, v in clean.items()}
-        region = values.get(spec.region_field) if spec.region_field else system.pop("region_code", None)
+        own = spec.region_field and spec.field(spec.region_field).type == "region"
+        region = values.get(spec.region_field) if own else system.pop("region_code", None)
         return row | {"region_code": region, "created_on": self.now, "changed_on": self.now} | system
 
     def insert(self, slug: str, rows: list[dict[str, Any]]) -> list[int]:

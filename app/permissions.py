@@ -8,6 +8,11 @@ from app.forms_engine.spec import FormSpec
 from app.views.generated import ACTION_PERMISSIONS, menu_name, permission_view_name
 
 
+# Seeded on every sync (editable afterwards): Admin has everything; the others get what the
+# form definitions give them, within their working area (app/scope.py).
+ROLES = ("Admin", "Dinsos", "Kecamatan", "Operator Desa", "Viewer")
+
+
 def sync_permissions(appbuilder: Any, specs: dict[str, FormSpec]) -> None:
     """Create permissions for every view and menu, then give each role what its forms say.
 
@@ -15,8 +20,10 @@ def sync_permissions(appbuilder: Any, specs: dict[str, FormSpec]) -> None:
     out are taken away. Admin always has everything (FAB adds it).
     """
     appbuilder.add_permissions(update_perms=True)
-    sync_history_permissions(appbuilder, specs)
     sm = appbuilder.sm
+    for role_name in ROLES:
+        sm.find_role(role_name) or sm.add_role(role_name)
+    sync_history_permissions(appbuilder, specs)
     for spec in specs.values():
         view = permission_view_name(spec)
         for role_name, actions in spec.permissions.items():

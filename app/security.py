@@ -9,9 +9,15 @@ from flask import g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
 
+from app.users import SimpulUser, SimpulUserView
+
 
 class SimpulSecurityManager(SecurityManager):
-    """Caches the current user's (permission, view) pairs for the length of a request."""
+    """Users with a region scope; each request's permission checks answered from one query."""
+
+    user_model = SimpulUser
+    userdbmodelview = SimpulUserView
+    userldapmodelview = SimpulUserView  # local accounts are kept beside directory ones
 
     def _role_permissions(self, role_ids: list[int]) -> frozenset[tuple[str, str]]:
         key = tuple(sorted(role_ids))

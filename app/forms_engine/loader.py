@@ -240,9 +240,12 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
     region_field = data.get("region_field") if parent is None else None
     if region_field is not None:
         target = live.get(region_field)
-        if target is None or target.type != "region":
+        # A region field, or a reference: the record then belongs to the referenced record's region.
+        if target is None or target.type not in ("region", "reference"):
             reader.error(
-                _join(path, "region_field"), N_("'%(name)s' is not a region field of this form"), name=region_field
+                _join(path, "region_field"),
+                N_("'%(name)s' is neither a region nor a reference field of this form"),
+                name=region_field,
             )
             region_field = None
     elif parent is None:

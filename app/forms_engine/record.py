@@ -91,6 +91,7 @@ def check_record(
     record_id: int | None,
     parent_id: int | None = None,
     office_region: str | None = None,
+    scope: str | None = None,
 ) -> tuple[Errors, Errors]:
     """Uniqueness and the form's rules against stored data: (errors, warnings)."""
     errors = unique_conflicts(conn, tables[spec.slug], spec, values, record_id)
@@ -111,6 +112,7 @@ def check_record(
         parent_id,
         parent=specs.get(spec.parent) if spec.parent else None,
         office_region=office_region,
+        scope=scope,
     )
     warnings: Errors = {}
     for finding in check_rules(context):

@@ -51,6 +51,7 @@ class RuleContext:
     parent_id: int | None = None
     parent: FormSpec | None = None
     office_region: str | None = None  # the office's district, for region fields `within: office`
+    scope: str | None = None  # the user's working area: the record's region must lie inside (None: anywhere)
     findings: list[Finding] = field(default_factory=list)
 
     def table(self, spec: FormSpec | None = None) -> sa.Table:
@@ -435,6 +436,7 @@ def check_rules(ctx: RuleContext) -> list[Finding]:
                 _child_row_count(ctx, rule)
     _nik_regions(ctx)
     _region_codes(ctx)
+    _working_area(ctx)
     return ctx.findings
 
 
@@ -468,6 +470,21 @@ def _region_codes(ctx: RuleContext) -> None:
             ctx.add(f.name, N_("must lie within region %(root)s"), root=root)
         elif regions is not None and not _in_region_list(ctx, regions, value):
             ctx.add(f.name, N_("%(code)s is not in the region list"), code=value)
+
+
+def _inside(code: str | None, area: str) -> bool:
+    return bool(code) and (code == area or code.startswith(area + "."))  # type: ignore[union-attr]
+
+
+def _working_area(ctx: RuleContext) -> None:
+    """A user cannot create a record, or move one, outside their working area."""
+    name = ctx.spec.region_field
+    if ctx.scope is None or not name:
+        return
+    value = ctx.values.get(name)
+    if _inside(value, ctx.scope) or (not value and _inside(ctx.office_region, ctx.scope)):
+        return
+    ctx.add(name, N_("lies outside your working area (%(scope)s)"), scope=ctx.scope)
 
 
 def _nik_regions(ctx: RuleContext) -> None:

@@ -25,6 +25,7 @@ from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.office import office_district
+from app.scope import current_scope, scoped
 from app.uploads import save_upload
 from app.views.labels import current_lang, lazy_text, render_message
 from app.views.region_widget import RegionPickerWidget
@@ -81,7 +82,7 @@ def wtforms_field(field: FieldSpec, models: dict[str, Any], session_factory: Any
     if field.type == "reference":
         target = models[field.target]  # type: ignore[index]
         return QuerySelectField(
-            query_func=lambda: session_factory().query(target).order_by(target.id),
+            query_func=lambda: scoped(session_factory().query(target), target).order_by(target.id),
             get_pk_func=lambda item: item.id,
             allow_blank=True,
             blank_text="—",
@@ -147,6 +148,7 @@ class SpecForm(DynamicForm):
                 existing_id,
                 getattr(parent, "id", None),
                 office_district(),
+                current_scope(),
             )
             errors.update(conflicts)
             if self[CONFIRM_FIELD].data:
@@ -204,7 +206,7 @@ def build_form(spec: FormSpec, models: dict[str, Any], session_factory: Any) -> 
         parent = models[spec.parent]
         attrs["parent"] = QuerySelectField(
             label=lazy_text(None),
-            query_func=lambda: session_factory().query(parent),
+            query_func=lambda: scoped(session_factory().query(parent), parent).order_by(parent.id),
             get_pk_func=lambda item: item.id,
             widget=Select2Widget(),
             validators=[wtforms.validators.InputRequired(message=N_("is required"))],

@@ -17,6 +17,7 @@ from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.office import office_district
+from app.scope import current_scope, record_region, visible
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
 from app.views.grid import grid_page
@@ -77,10 +78,7 @@ def stamp(item: Any, spec: FormSpec, is_new: bool) -> None:
         item.created_by_fk = _user_id()
     item.changed_on = now
     item.changed_by_fk = _user_id()
-    if spec.region_field:
-        item.region_code = getattr(item, spec.region_field, None)
-    elif spec.parent and getattr(item, "parent", None) is not None:
-        item.region_code = item.parent.region_code
+    item.region_code = record_region(item)
 
 
 def _file_link(field: FieldSpec) -> property:
@@ -222,6 +220,11 @@ class FormApi(ModelRestApi):
                 and (item is None or data[f.name] != getattr(item, f.name))
             ):
                 errors[f.name] = [Message(N_("files are uploaded through the screen"))]
+        for f in input_fields(self.spec):
+            if f.type == "reference" and clean.get(f.name) is not None and f.name in data:
+                target = self.datamodel.get_related_model(f.name)
+                if visible(target, clean[f.name], db.session) is None:
+                    errors[f.name] = [Message(N_("no such record"))]
         if errors:
             return clean, errors, {}
         parent_id = data.get("parent_id", getattr(item, "parent_id", None))
@@ -234,6 +237,7 @@ class FormApi(ModelRestApi):
             getattr(item, "id", None),
             parent_id,
             office_district(),
+            current_scope(),
         )
         if warnings and not errors and data.get(CONFIRM_FIELD) is not True:
             return clean, {CONFIRM_FIELD: [Message(N_("needs true to save despite the warnings"))]}, warnings
@@ -245,7 +249,7 @@ class FormApi(ModelRestApi):
                 setattr(item, column_name(f), clean[f.name])
         if self.spec.parent:
             parent_model = self.datamodel.obj.parent.property.mapper.class_
-            parent = db.session.get(parent_model, data.get("parent_id")) if data.get("parent_id") is not None else None
+            parent = visible(parent_model, data.get("parent_id"), db.session)
             if parent is None:
                 return self._errors_response({"parent_id": [Message(N_("no such parent record"))]})
             item.parent = parent

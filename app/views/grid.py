@@ -17,6 +17,7 @@ from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.record import check_record, validate_values
 from app.office import office_district
+from app.scope import current_scope, scoped
 from app.views.labels import current_lang, render_message
 
 
@@ -42,7 +43,7 @@ def grid_page(view: Any) -> Any:
             else row_model.id
         )
         rows = (
-            db.session.query(row_model)
+            scoped(db.session.query(row_model), row_model)
             .filter(getattr(row_model, column_name(group_field)) == group_id)
             .order_by(order)
             .all()
@@ -69,7 +70,7 @@ def grid_page(view: Any) -> Any:
     return view.render_template(
         "simpul/grid.html",
         title=spec.title.get(lang),
-        groups=db.session.query(group_model).order_by(group_model.id).all(),
+        groups=scoped(db.session.query(group_model), group_model).order_by(group_model.id).all(),
         group_id=group_id,
         group_label=group_field.label.get(lang),
         key_label=key_field.label.get(lang),
@@ -112,6 +113,7 @@ def _save(view: Any, model: Any, rows: list[Any], existing: dict[int, Any], key_
                 clean,
                 getattr(record, "id", None),
                 office_region=office_district(),
+                scope=current_scope(),
             )
         if problems:
             errors[row.id] = [

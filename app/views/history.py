@@ -13,6 +13,7 @@ from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.identity import check_nik
 from app.forms_engine.tables import all_tables
+from app.scope import scoped
 from app.views.generated import permission_view_name
 from app.views.labels import current_lang, format_value, lazy_text, render_message
 
@@ -62,7 +63,8 @@ class RecipientHistoryView(BaseView):
                 for f in part.live_fields:
                     if f.type != "nik":
                         continue
-                    query = sa.select(model).where(getattr(model, column_name(f)) == nik).limit(MAX_PER_FORM)
+                    query = scoped(sa.select(model).where(getattr(model, column_name(f)) == nik), model)
+                    query = query.limit(MAX_PER_FORM)
                     for record in db.session.execute(query).scalars():
                         found.append(self._appearance(spec, part, f.label.get(lang), record))
         return sorted(found, key=lambda a: (a.created_on is None, a.created_on), reverse=True)

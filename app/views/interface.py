@@ -1,7 +1,8 @@
 """The data interface every generated screen and API goes through.
 
 One place for how form records are queried, so paging, counting, region filters and
-(later) region scoping apply to screens, API, exports and prints alike.
+region scoping (app/scope.py) apply to screens, API, pickers, exports and prints alike:
+every query FAB builds passes through `apply_filters`, every write through add/edit/delete.
 
 Paging is kept cheap at any depth: the count is a plain `count(*)`, and a page past the
 middle is read from the other end in reverse order, so the last page costs what the
@@ -19,6 +20,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
 
 from app.forms_engine.fieldtypes import column_name
+from app.scope import covers, current_scope, record_region, scope_clause
 
 
 def order_keys(spec: Any) -> list[tuple[str, str]]:
@@ -78,6 +80,10 @@ class FormFilterConverter(SQLAFilterConverter):
         return filters
 
 
+class OutOfScope(PermissionError):
+    """A write of a record whose region lies outside the user's working area."""
+
+
 class FormInterface(SQLAInterface):
     """SQLAInterface over a generated form model; knows the form's spec."""
 
@@ -96,6 +102,43 @@ class FormInterface(SQLAInterface):
         self.search_anchor = self.spec.title_field if self.search_fields else None
         self.default_order = order_keys(self.spec)
 
+    def apply_filters(self, query: Any, filters: Filters | None) -> Any:
+        """The requested filters, always narrowed to the user's region scope."""
+        query = super().apply_filters(query, filters)
+        clause = scope_clause(self.obj, current_scope())
+        return query if clause is None else query.filter(clause)
+
+    def get_related_interface(self, col_name: str) -> Any:
+        """Lookups of related records (API `related`, `_info`, pickers) are scoped too."""
+        model = self.get_related_model(col_name)
+        return FormInterface(model) if hasattr(model, "__spec__") else SQLAInterface(model)
+
+    def get_related_obj(self, col_name: str, value: Any) -> Any:
+        return self.get_related_interface(col_name).get(value)
+
+    def add(self, item: Any, commit: bool = True) -> None:
+        self._check_scope(item)
+        super().add(item, commit)
+
+    def edit(self, item: Any, commit: bool = True) -> None:
+        self._check_scope(item)
+        super().edit(item, commit)
+
+    def delete(self, item: Any, commit: bool = True) -> None:
+        self._check_scope(item)
+        super().delete(item, commit)
+
+    def delete_all(self, items: list[Any]) -> None:
+        for item in items:
+            self._check_scope(item)
+        super().delete_all(items)
+
+    def _check_scope(self, item: Any) -> None:
+        """Last line of defence behind validation: no write lands outside the user's scope."""
+        if scope_clause(self.obj, current_scope()) is not None and not covers(current_scope(), record_region(item)):
+            self.session.rollback()
+            raise OutOfScope(record_region(item))
+
     def is_region(self, col_name: str) -> bool:
         """Whether a column holds a region code."""
         return col_name in self._regions
@@ -107,9 +150,7 @@ class FormInterface(SQLAInterface):
         planner estimate made pages skip rows after inserts). `count(*)`, not FAB's count
         over a subquery of every column, lets both databases count from an index alone.
         """
-        query = self.session.query(sa.func.count()).select_from(self.obj)
-        if filters and filters.filters:
-            query = filters.apply_all(query)
+        query = self.apply_filters(self.session.query(sa.func.count()).select_from(self.obj), filters)
         return query.scalar() or 0
 
     def apply_order_by(
