@@ -437,6 +437,58 @@ def _aid(
 
     loaded["program_bantuan"] = len(ids)
     loaded["penerima_bantuan"] = load.bulk("penerima_bantuan", lines())
+    _business_groups(load, loaded, people, rng)
+
+
+def _business_groups(load: Loader, loaded: dict[str, int], people: People, rng: random.Random) -> None:
+    """A KUBE programme with six groups of five members in different villages."""
+    if not all(load.has(s) for s in ("kelompok_usaha", "kelompok_usaha__anggota")):
+        return
+    programme = {
+        "nama": "Bantuan Usaha KUBE 2026",
+        "jenis": "kube",
+        "tahun": 2026,
+        "tahap": 1,
+        "sumber_anggaran": "apbd",
+        "nilai_satuan": 20_000_000,
+        "kuota": 6,
+    }
+    (pid,) = load.insert("program_bantuan", [load.row("program_bantuan", programme)])
+    trades = ["Warung sembako", "Ternak ayam kampung", "Anyaman purun", "Budidaya ikan patin", "Kue tradisional"]
+    members = []
+    for number in range(1, 7):
+        chair = people.make(age=(25, 60))
+        (group,) = load.insert(
+            "kelompok_usaha",
+            [
+                load.row(
+                    "kelompok_usaha",
+                    {
+                        "program": pid,
+                        "nama_kelompok": f"KUBE {chair.name.split()[0]} {number}",
+                        "desa": chair.desa,
+                        "jenis_usaha": rng.choice(trades),
+                        "jumlah": 20_000_000,
+                        "status_penyaluran": "tersalurkan" if number % 3 else "belum",
+                        "tanggal_penyaluran": "2026-05-20" if number % 3 else None,
+                    },
+                )
+            ],
+        )
+        for i, role in enumerate(["ketua", "sekretaris", "bendahara", "anggota", "anggota"]):
+            p = chair if i == 0 else people.make(age=(20, 65), desa=chair.desa)
+            members.append(
+                load.row(
+                    "kelompok_usaha__anggota",
+                    {"nama": p.name, "nik": p.nik, "no_kk": p.kk, "peran": role},
+                    parent_id=group,
+                    region_code=chair.desa,
+                )
+            )
+    load.insert("kelompok_usaha__anggota", members)
+    loaded["program_bantuan"] += 1
+    loaded["kelompok_usaha"] = 6
+    loaded["kelompok_usaha__anggota"] = len(members)
 
 
 def _referrals(load: Loader, loaded: dict[str, int], people: People, rng: random.Random, pmks: list[int]) -> None:

@@ -25,6 +25,7 @@ with the system resolver and its own timeouts.
 
 from __future__ import annotations
 
+import ast
 import logging
 import math
 import re
@@ -32,7 +33,7 @@ import socket
 import ssl
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,7 +119,7 @@ def authenticate(config: Mapping[str, Any], username: str, password: str) -> Dir
             log.warning("LDAP server %s failed: %s", server.name, failure)
             failures.append(f"{server.name}: {failure}")
     reason = "; ".join(failures) or "no LDAP server configured"
-    log.warning("LDAP directory unavailable: %s", reason)
+    log.error("LDAP directory unavailable: no configured server answered")
     raise DirectoryUnavailable(f"LDAP directory unavailable ({reason})")
 
 
@@ -166,13 +167,19 @@ class _Settings:
         except (TypeError, ValueError):
             timeout = -1.0
         if not 0 < timeout <= 300:
-            raise DirectoryUnavailable(f"AUTH_LDAP_TIMEOUT must be a number of seconds, not {config.get('AUTH_LDAP_TIMEOUT')!r}")
+            raise DirectoryUnavailable(
+                f"AUTH_LDAP_TIMEOUT must be a number of seconds, not {config.get('AUTH_LDAP_TIMEOUT')!r}"
+            )
         self.connect_timeout = timeout
         # ldap3 sets SO_RCVTIMEO from this value as whole seconds.
         self.receive_timeout = max(1, math.ceil(timeout))
 
         self.bind_user = _text(config.get("AUTH_LDAP_BIND_USER"))
         self.bind_password = config.get("AUTH_LDAP_BIND_PASSWORD") or ""
+        if isinstance(self.bind_password, int) and not isinstance(self.bind_password, bool):
+            self.bind_password = str(self.bind_password)  # SIMPUL_* variables are read as JSON
+        if not isinstance(self.bind_password, str):
+            raise DirectoryUnavailable("AUTH_LDAP_BIND_PASSWORD must be text")
         self.username_format = _text(config.get("AUTH_LDAP_USERNAME_FORMAT"))
         self.append_domain = _text(config.get("AUTH_LDAP_APPEND_DOMAIN"))
         if self.bind_user and not self.bind_password:
@@ -202,7 +209,12 @@ class _Settings:
             raise DirectoryUnavailable("AUTH_LDAP_GROUP_SEARCH_FILTER must contain {dn}")
 
         self.roles_by_group: dict[_DnKey, tuple[str, ...]] = {}
-        for group, roles in (config.get("AUTH_ROLES_MAPPING") or {}).items():
+        roles_mapping = config.get("AUTH_ROLES_MAPPING") or {}
+        if callable(roles_mapping):  # FAB allows a callable returning the dict
+            roles_mapping = roles_mapping() or {}
+        if not isinstance(roles_mapping, Mapping):
+            raise DirectoryUnavailable("AUTH_ROLES_MAPPING must map group DNs to lists of role names")
+        for group, roles in roles_mapping.items():
             key = _dn_key(group)
             names = (roles,) if isinstance(roles, str) else tuple(roles or ())
             if key is None:
@@ -210,7 +222,10 @@ class _Settings:
                 continue
             self.roles_by_group[key] = tuple(dict.fromkeys(self.roles_by_group.get(key, ()) + names))
         self.scope_by_dn: dict[_DnKey, str] = {}
-        for dn, code in (config.get("AUTH_LDAP_SCOPE_MAPPING") or {}).items():
+        scope_mapping = config.get("AUTH_LDAP_SCOPE_MAPPING") or {}
+        if not isinstance(scope_mapping, Mapping):
+            raise DirectoryUnavailable("AUTH_LDAP_SCOPE_MAPPING must map DNs to region codes")
+        for dn, code in scope_mapping.items():
             key, region = _dn_key(dn), normalize_region_code(code)
             if key is None or region is None:
                 log.error("AUTH_LDAP_SCOPE_MAPPING: %r → %r is not a DN and a region code; ignored", dn, code)
@@ -245,7 +260,14 @@ class _Settings:
         return f"(&({self.uid_field}={escape_filter_chars(username)}){self.search_filter})"
 
     def attributes(self) -> list[str]:
-        wanted = [self.uid_field, self.first_name_field, self.last_name_field, self.email_field, self.group_field, self.scope_field]
+        wanted = [
+            self.uid_field,
+            self.first_name_field,
+            self.last_name_field,
+            self.email_field,
+            self.group_field,
+            self.scope_field,
+        ]
         return list(dict.fromkeys(a for a in wanted if a))
 
 
@@ -275,18 +297,21 @@ def _server_urls(value: Any) -> list[_Url]:
             raise DirectoryUnavailable(f"AUTH_LDAP_SERVER: bad URL {item!r} ({exc})") from None
         scheme = parts.scheme.lower()
         if scheme not in ("ldap", "ldaps") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-            raise DirectoryUnavailable(f"AUTH_LDAP_SERVER: expected ldap://host:port or ldaps://host:port, not {item!r}")
+            raise DirectoryUnavailable(
+                f"AUTH_LDAP_SERVER: expected ldap://host:port or ldaps://host:port, not {item!r}"
+            )
         urls.append(_Url(item, scheme, parts.hostname, port or (636 if scheme == "ldaps" else 389)))
     return urls
 
 
 def _tls_context(config: Mapping[str, Any]) -> ssl.SSLContext:
-    """Certificate checks as configured: the CA file (else the system CAs) and the host name."""
+    """Certificate checks as configured: the CA file or directory (else the system CAs) and the host name."""
     cafile = _text(config.get("AUTH_LDAP_TLS_CACERTFILE"))
+    capath = _text(config.get("AUTH_LDAP_TLS_CACERTDIR"))
     certfile = _text(config.get("AUTH_LDAP_TLS_CERTFILE"))
     keyfile = _text(config.get("AUTH_LDAP_TLS_KEYFILE"))
     try:
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile, capath=capath)
         if _flag(config.get("AUTH_LDAP_ALLOW_SELF_SIGNED", False)):
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -357,7 +382,9 @@ def _authenticate_on(server: _Server, settings: _Settings, username: str, passwo
                 if result["result"] != results.RESULT_SUCCESS:
                     if result["result"] in _SERVER_TROUBLE:
                         raise _ServerFailed(f"service account bind: {_describe(result)}")
-                    raise DirectoryUnavailable(f"LDAP service account bind refused ({_describe(result)}); check AUTH_LDAP_BIND_USER/AUTH_LDAP_BIND_PASSWORD")
+                    raise DirectoryUnavailable(
+                        f"LDAP service account bind refused ({_describe(result)}); check AUTH_LDAP_BIND_USER/AUTH_LDAP_BIND_PASSWORD"
+                    )
                 entry = _find_person(conn, settings, username)
                 if entry is None:
                     return None
@@ -377,7 +404,12 @@ def _authenticate_on(server: _Server, settings: _Settings, username: str, passwo
                     log.info("LDAP: %r bound as %s but the search found %s; refused", username, bind_name, entry.dn)
                     return None
                 groups = _groups_of(conn, settings, entry)
-    except (ldap_errors.LDAPCommunicationError, ldap_errors.LDAPStartTLSError, ldap_errors.LDAPResponseTimeoutError, OSError) as exc:
+    except (
+        ldap_errors.LDAPCommunicationError,
+        ldap_errors.LDAPStartTLSError,
+        ldap_errors.LDAPResponseTimeoutError,
+        OSError,
+    ) as exc:
         raise _ServerFailed(_exception_text(exc)) from None
     except ldap_errors.LDAPException as exc:
         raise DirectoryUnavailable(f"LDAP error: {_exception_text(exc)}") from None
@@ -392,7 +424,9 @@ def _session(server: _Server, user: str, password: str) -> Iterator[tuple[ldap3.
     conn = ldap3.Connection(
         server.ldap,
         user=user,
-        password=password,
+        # UTF-8 bytes go out as they are; a str would get SASLprep, which rewrites some characters
+        # and rejects others with an exception.
+        password=password.encode("utf-8"),
         authentication=ldap3.SIMPLE,
         client_strategy=ldap3.SYNC,
         auto_bind=ldap3.AUTO_BIND_NONE,
@@ -412,17 +446,13 @@ def _session(server: _Server, user: str, password: str) -> Iterator[tuple[ldap3.
 
 
 def _close(conn: ldap3.Connection) -> None:
-    try:
+    with suppress(Exception):  # a broken connection: its socket is closed below all the same
         if not conn.closed:
             conn.unbind()
-    except Exception:  # noqa: BLE001 - closing a broken connection; the socket is closed below
-        pass
     sock = getattr(conn, "socket", None)
     if sock is not None:
-        try:
+        with suppress(OSError):
             sock.close()
-        except OSError:
-            pass
 
 
 def _bind_accepted(result: dict[str, Any], who: str) -> bool:
@@ -486,7 +516,10 @@ def _groups_of(conn: ldap3.Connection, settings: _Settings, entry: _Entry) -> li
             _check_search(result, "AUTH_LDAP_GROUP_SEARCH", settings.group_search)
         groups.extend(found.dn for found in _entries(conn))
         if partial:
-            log.warning("LDAP: group search under %s hit the server's size limit; some groups may be missing", settings.group_search)
+            log.warning(
+                "LDAP: group search under %s hit the server's size limit; some groups may be missing",
+                settings.group_search,
+            )
             return groups
         cookie = ((result.get("controls") or {}).get(_PAGED_RESULTS_OID) or {}).get("value", {}).get("cookie")
         if not cookie:
@@ -512,7 +545,9 @@ def _entries(conn: ldap3.Connection) -> list[_Entry]:
         attributes: dict[str, list[str]] = {}
         for name, values in (item.get("attributes") or {}).items():
             values = values if isinstance(values, list) else [values]
-            attributes[name.lower()] = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
+            attributes[name.lower()] = [
+                v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values
+            ]
         found.append(_Entry(item["dn"], attributes))
     return found
 
@@ -633,5 +668,31 @@ def _describe(result: Mapping[str, Any]) -> str:
     return f"{text}: {message}" if message else text
 
 
+_LDAP3_PREFIXES = {
+    "socket connection error while opening: ": "cannot connect: ",
+    "socket ssl wrapping error: ": "TLS handshake failed: ",
+    "wrap socket error: ": "StartTLS handshake failed: ",
+    "error receiving data: ": "no answer: ",
+    "error sending data: ": "cannot send: ",
+}
+
+
 def _exception_text(exc: BaseException) -> str:
-    return str(exc).strip() or type(exc).__name__
+    """A short reason from an ldap3 exception, which often wraps another's repr: ('("…",)',)."""
+    text = str(exc).strip()
+    for _ in range(5):
+        if not text.startswith("("):
+            break
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            break
+        if not (isinstance(value, tuple) and value and isinstance(value[0], str)):
+            break
+        text = value[0].strip()
+    text = re.sub(r"^\[SSL: [A-Z_]+\] |\s*\(_ssl\.c:\d+\)", "", text)
+    for prefix, short in _LDAP3_PREFIXES.items():
+        if text.startswith(prefix):
+            text = short + re.sub(r"^\[SSL: [A-Z_]+\] ", "", text[len(prefix) :])
+            break
+    return text or type(exc).__name__

@@ -47,7 +47,7 @@ def test_the_demo_has_what_the_issue_describes_and_keeps_the_rules(app: Any) -> 
         "bimtek_peserta": 150,
         "bimtek_kehadiran": 150,
         "puskesos": 15,
-        "program_bantuan": 3,
+        "program_bantuan": 4,
         "penerima_bantuan": 300,
         "rujukan": 50,
     }

@@ -238,7 +238,9 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
     unique_together = _parse_unique_together(reader, data.get("unique_together"), _join(path, "unique_together"), live)
 
     region_field = data.get("region_field") if parent is None else None
-    if region_field is not None:
+    if region_field is False:  # a shared list: its region fields describe, they do not scope
+        region_field = None
+    elif region_field is not None:
         target = live.get(region_field)
         # A region field, or a reference: the record then belongs to the referenced record's region.
         if target is None or target.type not in ("region", "reference"):

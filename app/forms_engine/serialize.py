@@ -70,6 +70,8 @@ def to_definition(spec: FormSpec) -> dict[str, Any]:
     data["icon"] = spec.icon
     if spec.region_field:
         data["region_field"] = spec.region_field
+    elif not spec.parent and any(f.type == "region" for f in spec.live_fields):
+        data["region_field"] = False  # kept unscoped on reload (else the first region field is taken)
     if spec.permissions:
         data["permissions"] = {role: list(actions) for role, actions in spec.permissions.items()}
     if spec.rules:
