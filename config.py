@@ -45,7 +45,17 @@ LANGUAGES = {
 }
 
 # Flask-AppBuilder
-AUTH_TYPE = 1  # database accounts (LDAP comes with the access issue)
+AUTH_TYPE = 1  # 1: local accounts only; 2: the office directory (LDAP, see README) beside local accounts
+FAB_ADD_SECURITY_API = True  # POST /api/v1/security/login gives the REST API's JWT
+# Both "db" and "ldap" providers of the API login run the same check (app/security.py).
+AUTH_API_LOGIN_ALLOW_MULTIPLE_PROVIDERS = True
+AUTH_USER_REGISTRATION = True  # directory users get a local record on first login…
+AUTH_USER_REGISTRATION_ROLE = None  # …only when a group maps to a role (AUTH_ROLES_MAPPING)
+AUTH_ROLES_SYNC_AT_LOGIN = True
+# Login throttling (app/login_guard.py): lockout per username, limit per address.
+LOGIN_LOCKOUT_FAILURES = 5
+LOGIN_ADDRESS_FAILURES = 30
+LOGIN_WINDOW_MINUTES = 15
 FAB_API_SWAGGER_UI = True
 FAB_ADD_SECURITY_VIEWS = True
 # Worker processes never write permissions while building an app; publishing and

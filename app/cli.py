@@ -250,3 +250,17 @@ def load_shipped_regions() -> None:
             return
         report = import_regions(conn, read_region_file(SHIPPED_LIST))
     click.echo(f"regions: {report.added} codes loaded")
+
+
+users_cli = AppGroup("users", help="Local and directory accounts.")
+simpul_cli.add_command(users_cli)
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+@with_appcontext
+def users_unlock(username: str) -> None:
+    """Forget an account's failed logins (lifts a lockout before its time)."""
+    from app.login_guard import clear_failures
+
+    click.echo(f"{username}: {clear_failures(username)} failed login(s) forgotten")

@@ -18,6 +18,7 @@ from app.forms_engine.loader import parse_definition
 from app.forms_engine.publish import publish
 from app.forms_engine.spec import FormSpec
 from tests.postgres import PostgresMissing, private_cluster, scratch_database
+from tests.slapd import Slapd, SlapdMissing, running_slapd
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite", "postgresql"]
@@ -32,6 +33,18 @@ def postgres_server() -> Iterator[str]:
     except PostgresMissing as missing:
         if os.environ.get("CI"):
             pytest.fail(f"{missing}; CI must test PostgreSQL")
+        pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """One OpenLDAP server for the whole run."""
+    try:
+        with running_slapd(tmp_path_factory.mktemp("slapd")) as server:
+            yield server
+    except SlapdMissing as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}; CI must test LDAP sign-in")
         pytest.skip(str(missing))
 
 

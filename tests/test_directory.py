@@ -30,25 +30,11 @@ from tests.slapd import (
     VIEWER,
     Person,
     Slapd,
-    SlapdMissing,
     group_dn,
     make_ca,
-    running_slapd,
 )
 
 ACTIVE = [person for person in PEOPLE if not person.locked]
-
-
-@pytest.fixture(scope="session")
-def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    """One OpenLDAP server for the whole run."""
-    try:
-        with running_slapd(tmp_path_factory.mktemp("slapd")) as server:
-            yield server
-    except SlapdMissing as missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing}; CI must test LDAP sign-in")
-        pytest.skip(str(missing))
 
 
 @pytest.fixture

@@ -89,7 +89,14 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             }
             everything = {part.slug: _visible_ids(specs, part, "") for part in TABLES}
         scoped_parents = {p.slug for p in TABLES if p.region_field}
-        yield {"app": app, "expected": expected, "scoped_parents": scoped_parents, "all": everything, "scopes": scopes, "specs": specs}
+        yield {
+            "app": app,
+            "expected": expected,
+            "scoped_parents": scoped_parents,
+            "all": everything,
+            "scopes": scopes,
+            "specs": specs,
+        }
         dispose_app(app)
 
 
@@ -98,7 +105,11 @@ def _pick_scopes(specs: dict[str, FormSpec]) -> dict[str, tuple[str, str]]:
     rows = db.session.execute(sa.text("SELECT desa FROM form_penerima_bantuan")).scalars().all()
     kecamatan = [code for code, _ in Counter(d[:8] for d in rows).most_common(2)]
     desa = Counter(d for d in rows if d.startswith(kecamatan[0])).most_common(1)[0][0]
-    return {"kec_a": ("Kecamatan", kecamatan[0]), "kec_b": ("Kecamatan", kecamatan[1]), "desa_a": ("Operator Desa", desa)}
+    return {
+        "kec_a": ("Kecamatan", kecamatan[0]),
+        "kec_b": ("Kecamatan", kecamatan[1]),
+        "desa_a": ("Operator Desa", desa),
+    }
 
 
 def _visible_ids(specs: dict[str, FormSpec], part: FormSpec, scope: str) -> set[int]:
@@ -140,7 +151,9 @@ def _api_ids(client: Any, slug: str, extra: str = "") -> tuple[int, set[int]]:
     ids: set[int] = set()
     count, page = None, 0
     while True:
-        response = client.get(f"/api/v1/{slug}/?q=(page:{page},page_size:7,order_column:id,order_direction:desc{extra})")
+        response = client.get(
+            f"/api/v1/{slug}/?q=(page:{page},page_size:7,order_column:id,order_direction:desc{extra})"
+        )
         assert response.status_code == 200, response.json
         body = response.json
         count = body["count"]
@@ -215,8 +228,11 @@ def test_each_user_sees_exactly_their_records_on_every_path(
     references = [f for f in part.live_fields if f.type == "reference"]
     if references:
         page = client.get(f"{_route(part)}/add").get_data(as_text=True)
-        info = client.get(f"/api/v1/{part.slug}/_info?q=(add_columns:(" + ",".join(
-            f"{f.name}:(page_size:100)" for f in references) + "))").json
+        info = client.get(
+            f"/api/v1/{part.slug}/_info?q=(add_columns:("
+            + ",".join(f"{f.name}:(page_size:100)" for f in references)
+            + "))"
+        ).json
         for f in references:
             target = world["expected"][user][f.target]  # type: ignore[index]
             select = re.search(rf'<select[^>]*id="{f.name}"[^>]*>(.*?)</select>', page, re.S)
@@ -249,9 +265,7 @@ def client_text(client: Any, url: str) -> str:
 def test_nobody_creates_or_moves_a_record_outside_their_area(world: dict[str, Any], clients: dict[str, Any]) -> None:
     client = clients["desa_a"]
     own_desa = world["scopes"]["desa_a"][1]
-    other_desa = next(
-        code for code in _desa_codes(world) if not code.startswith(own_desa) and code[:8] != own_desa[:8]
-    )
+    other_desa = next(code for code in _desa_codes(world) if not code.startswith(own_desa) and code[:8] != own_desa[:8])
     program = min(world["all"]["program_bantuan"])
     person = {
         "program": program,
@@ -273,9 +287,10 @@ def test_nobody_creates_or_moves_a_record_outside_their_area(world: dict[str, An
     page = client.post(f"/forms/penerima_bantuan/edit/{pk}", data={**person, "desa": other_desa, "program": program})
     assert page.status_code == 200 and "wilayah kerja" in page.get_data(as_text=True)
     with world["app"].app_context():
-        assert db.session.execute(
-            sa.text("SELECT desa FROM form_penerima_bantuan WHERE id = :i"), {"i": pk}
-        ).scalar() == own_desa
+        assert (
+            db.session.execute(sa.text("SELECT desa FROM form_penerima_bantuan WHERE id = :i"), {"i": pk}).scalar()
+            == own_desa
+        )
     # a child row cannot be hung under another area's record
     foreign = min(world["all"]["puskesos"] - world["expected"]["desa_a"]["puskesos"])
     response = client.post(
@@ -305,3 +320,18 @@ def test_uploaded_files_are_served_only_within_the_area(world: dict[str, Any], c
     assert response.data == b"%PDF-1.4 test"
     response.close()
     assert clients["kec_a"].get(f"/forms/puskesos/file/{theirs}/sk_berkas").status_code == 404
+
+
+def test_the_api_with_a_jwt_is_scoped_the_same(world: dict[str, Any]) -> None:
+    client = world["app"].test_client()
+    response = client.post(
+        "/api/v1/security/login", json={"username": "kec_b", "password": "admin-pass", "provider": "db"}
+    )
+    assert response.status_code == 200, response.json
+    headers = {"Authorization": f"Bearer {response.json['access_token']}"}
+    mine = world["expected"]["kec_b"]["penerima_bantuan"]
+    body = client.get("/api/v1/penerima_bantuan/?q=(page_size:100)", headers=headers).json
+    assert body["count"] == len(mine) and set(body["ids"]) <= mine
+    foreign = min(world["all"]["penerima_bantuan"] - mine)
+    assert client.get(f"/api/v1/penerima_bantuan/{foreign}", headers=headers).status_code == 404
+    assert client.delete(f"/api/v1/penerima_bantuan/{foreign}", headers=headers).status_code == 404

@@ -1,0 +1,57 @@
+"""The login screen for local and directory accounts: says why a login was refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, g, redirect, request
+from flask_appbuilder import expose
+from flask_appbuilder.security.decorators import no_cache
+from flask_appbuilder.security.forms import LoginForm_db
+from flask_appbuilder.security.views import AuthDBView
+from flask_appbuilder.utils.base import get_safe_redirect
+from flask_babel import gettext
+from flask_login import login_user
+
+from app.login_guard import Refusal
+
+
+class LoginRefused(Exception):
+    """A login refused, with the message the user is shown."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def refusal_message(refused: Refusal) -> str:
+    if refused.reason == "locked":
+        return gettext(
+            "Too many failed logins for this account. Try again in %(minutes)s minutes, "
+            "or ask an administrator to unlock it.",
+            minutes=refused.minutes,
+        )
+    return gettext(
+        "Too many failed logins from this address. Try again in %(minutes)s minutes.", minutes=refused.minutes
+    )
+
+
+class SimpulAuthView(AuthDBView):
+    """The login screen for local and directory accounts; says why a login was refused."""
+
+    @expose("/login/", methods=["GET", "POST"])
+    @no_cache
+    def login(self) -> Any:
+        if g.user is not None and g.user.is_authenticated:
+            return redirect(self._get_safe_next_url())
+        form = LoginForm_db()
+        if form.validate_on_submit():
+            next_url = get_safe_redirect(request.args.get("next", ""))
+            try:
+                user = self.appbuilder.sm.authenticate(form.username.data, form.password.data)
+            except LoginRefused as refused:
+                flash(refused.message, "warning")
+                return redirect(self.appbuilder.get_url_for_login_with(next_url))
+            login_user(user, remember=False)
+            return redirect(next_url)
+        return self.render_template(self.login_template, title=self.title, form=form, appbuilder=self.appbuilder)
