@@ -17,6 +17,15 @@ APP_NAME = "Simpul"
 # mode when it cannot. Several app servers must share one key: set SIMPUL_SECRET_KEY on each.
 SECRET_KEY = "simpul-development-key-change-me"
 DEBUG = False
+# Served over HTTPS (directly or behind a proxy): session cookies are sent only over HTTPS.
+HTTPS = False
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_HTTPONLY = True
+# Behind a reverse proxy: how many proxies set X-Forwarded-For / X-Forwarded-Proto (0: none).
+# Needed for the right client address in login throttling and the access log.
+PROXY_FIX_X_FOR = 0
+PROXY_FIX_X_PROTO = 0
 
 # SQLite file by default; PostgreSQL via postgresql+psycopg://user:pass@host/db
 DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'simpul.db'}"

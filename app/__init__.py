@@ -44,10 +44,29 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and not (app.config["DEBUG"] or app.config.get("TESTING")):
+    production = not (app.config["DEBUG"] or app.config.get("TESTING"))
+    if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and production:
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    elif production:
+        check_secret_key(app.config["SECRET_KEY"])
+    if app.config["HTTPS"]:
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(APP_DIR / "i18n" / d) for d in ("fab", "simpul"))
     app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.SimpulSecurityManager"
+
+
+# Keys published in documentation and examples: signing with them lets anyone forge a session.
+KNOWN_KEYS = {DEFAULT_SECRET_KEY, "\2\1thisismyscretkey\1\2\\e\\y\\y\\h", "secret", "changeme", "change-me"}
+
+
+def check_secret_key(key: Any) -> None:
+    """Refuse to start outside debug mode with a published or short SECRET_KEY."""
+    if not isinstance(key, str) or key in KNOWN_KEYS or len(key) < 32:
+        raise RuntimeError(
+            "SECRET_KEY is a published default or shorter than 32 characters; set SIMPUL_SECRET_KEY to a long "
+            "random value (python -c 'import secrets; print(secrets.token_hex(32))'), or unset it to use "
+            "instance/secret_key"
+        )
 
 
 def instance_secret_key(instance: Path) -> str:
@@ -82,6 +101,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(APP_DIR.parent / "instance"))
     load_config(app, test_config)
     speedups.install()
+    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=app.config["PROXY_FIX_X_PROTO"]
+        )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))

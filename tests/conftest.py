@@ -67,7 +67,7 @@ def empty_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
         "WTF_CSRF_ENABLED": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "FORMS_DIR": str(tmp_path / "forms"),
-        "SECRET_KEY": "test",
+        "SECRET_KEY": "test-only-secret-key-of-at-least-32-bytes",
     }
     app = create_app(config)
     with app.app_context():

@@ -70,3 +70,29 @@ def test_refuses_to_start_when_no_key_can_be_kept(tmp_path: Path) -> None:
     blocked.write_text("not a directory", encoding="utf-8")
     with pytest.raises(RuntimeError, match="set SIMPUL_SECRET_KEY"):
         instance_secret_key(blocked)
+
+
+@pytest.mark.parametrize("key", ["\2\1thisismyscretkey\1\2\\e\\y\\y\\h", "short", "secret"])
+def test_refuses_to_start_outside_debug_with_a_published_or_short_key(tmp_path: Path, key: str) -> None:
+    with pytest.raises(RuntimeError, match="SECRET_KEY is a published default or shorter than 32"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": key})
+    # in debug mode a developer may use anything
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": key, "DEBUG": True})
+    dispose_app(app)
+
+
+def test_session_cookie_is_secure_behind_https(tmp_path: Path) -> None:
+    config = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "SECRET_KEY": "k" * 40,
+        "HTTPS": True,
+        "PROXY_FIX_X_PROTO": 1,
+        "TESTING": True,
+    }
+    app = create_app(config)
+    try:
+        response = app.test_client().get("/login/", headers={"X-Forwarded-Proto": "https"})
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    finally:
+        dispose_app(app)

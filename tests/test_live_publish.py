@@ -26,7 +26,7 @@ def _env(app: Any) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         SIMPUL_DATABASE_URL=app.test_config["DATABASE_URL"],
-        SIMPUL_SECRET_KEY="test",
+        SIMPUL_SECRET_KEY="test-only-secret-key-of-at-least-32-bytes",
         SIMPUL_SCHEMA_POLL_SECONDS="0.5",
         SIMPUL_UPLOAD_DIR=app.test_config["UPLOAD_DIR"],
         PYTHONPATH=str(ROOT),

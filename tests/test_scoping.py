@@ -58,7 +58,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "WTF_CSRF_ENABLED": False,
             "UPLOAD_DIR": str(tmp / "uploads"),
             "FORMS_DIR": str(ROOT / "forms"),
-            "SECRET_KEY": "test",
+            "SECRET_KEY": "test-only-secret-key-of-at-least-32-bytes",
         }
         setup = create_app(config)
         result = setup.test_cli_runner().invoke(args=["simpul", "init"])
