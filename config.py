@@ -55,8 +55,8 @@ LANGUAGES = {
 
 # Flask-AppBuilder
 AUTH_TYPE = 1  # 1: local accounts only; 2: the office directory (LDAP, see README) beside local accounts
-FAB_ADD_SECURITY_API = True  # POST /api/v1/security/login gives the REST API's JWT
-# Both "db" and "ldap" providers of the API login run the same check (app/security.py).
+# POST /api/v1/security/login gives the REST API's JWT; its "db" and "ldap" providers both run
+# Simpul's login (app/security.py). FAB's user/role APIs stay off (FAB_ADD_SECURITY_API).
 AUTH_API_LOGIN_ALLOW_MULTIPLE_PROVIDERS = True
 AUTH_USER_REGISTRATION = True  # directory users get a local record on first login…
 AUTH_USER_REGISTRATION_ROLE = None  # …only when a group maps to a role (AUTH_ROLES_MAPPING)

@@ -109,6 +109,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    from app.csrf import init_csrf
+
+    init_csrf(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     from app.i18n_setup import init_i18n
 

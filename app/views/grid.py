@@ -10,8 +10,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext
-from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
-from wtforms import ValidationError
+from flask_wtf.csrf import generate_csrf
 
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
@@ -55,17 +54,11 @@ def grid_page(view: Any) -> Any:
     if rows and key_value is not None:
         found = db.session.query(model).filter(rows_column.in_([r.id for r in rows]), key_column == key_value)
         existing = {getattr(record, rows_column.key): record for record in found}
-    if request.method == "POST":
-        if current_app.config.get("WTF_CSRF_ENABLED", True):
-            try:
-                validate_csrf(request.form.get("csrf_token"))
-            except (ValidationError, CSRFError):
-                abort(400)
-        if key_value is not None and rows:
-            errors = _save(view, model, rows, existing, key_value)
-            if not errors:
-                flash(gettext("Saved %(n)s rows.", n=len(rows)), "success")
-                return redirect(url_for(f"{type(view).__name__}.grid", group=group_id, key=key_raw))
+    if request.method == "POST" and key_value is not None and rows:
+        errors = _save(view, model, rows, existing, key_value)
+        if not errors:
+            flash(gettext("Saved %(n)s rows.", n=len(rows)), "success")
+            return redirect(url_for(f"{type(view).__name__}.grid", group=group_id, key=key_raw))
     lang = current_lang()
     return view.render_template(
         "simpul/grid.html",

@@ -23,11 +23,22 @@ def current_lang() -> str:
     return "en" if locale is not None and locale.language == "en" else "id"
 
 
+class AdminText(LazyString):
+    """Text an admin wrote (label, help, choice, title), in the reader's language.
+
+    Always escaped in HTML: FAB's templates pass labels through `_()`, whose result Jinja
+    trusts as markup; this object's `__html__` makes both that and plain `{{ }}` escape it.
+    """
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
 def lazy_text(text: Text | None) -> LazyString | str:
-    """A label that renders in the language of whoever reads it."""
+    """A label that renders in the language of whoever reads it (escaped in HTML)."""
     if text is None:
         return ""
-    return LazyString(lambda: text.get(current_lang()))
+    return AdminText(lambda: text.get(current_lang()))
 
 
 def render_message(message: Message) -> str:

@@ -1,0 +1,87 @@
+"""CSRF on every state-changing path, and admin-defined text escaped wherever it is shown."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import app_with_forms, login
+
+SCRIPT = "<script>alert(1)</script>"
+FORM = f"""
+form: catatan
+title: "Catatan {SCRIPT}"
+category: "Kategori {SCRIPT}"
+fields:
+  - {{name: judul, type: text, label: "Judul {SCRIPT}", help: "Bantuan <img src=x onerror=alert(2)>", list: true, filter: true}}
+  - name: jenis
+    type: choice
+    label: "Jenis <b onmouseover=alert(3)>"
+    choices: [{{value: a, label: "Pilihan {SCRIPT}"}}, {{value: b, label: B}}]
+"""
+
+
+@pytest.fixture
+def app(empty_app: Any) -> Any:
+    return app_with_forms(empty_app, FORM)
+
+
+def _csrf_token(client: Any, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, "the page carries a CSRF token"
+    return match.group(1)
+
+
+def test_state_changes_without_a_csrf_token_are_refused(app: Any) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    # the login form itself
+    assert client.post("/login/", data={"username": "admin", "password": "admin-pass"}).status_code == 303
+    token = _csrf_token(client, "/login/")
+    assert (
+        client.post("/login/", data={"username": "admin", "password": "admin-pass", "csrf_token": token}).status_code
+        == 302
+    )
+    # screens: add without a token changes nothing; with the page's token it saves
+    assert client.post("/forms/catatan/add", data={"judul": "tanpa token"}).status_code == 303
+    token = _csrf_token(client, "/forms/catatan/add")
+    assert client.post("/forms/catatan/add", data={"judul": "dengan token", "csrf_token": token}).status_code == 302
+    api = client.get("/api/v1/catatan/").json
+    assert [r["judul"] for r in api["result"]] == ["dengan token"]
+    pk = api["ids"][0]
+    # delete: not by GET, not by POST without the token
+    client.get(f"/forms/catatan/delete/{pk}")
+    assert client.post(f"/forms/catatan/delete/{pk}").status_code == 303
+    assert client.get(f"/api/v1/catatan/{pk}").status_code == 200
+    # the API with the session cookie needs the token in a header
+    response = client.put(f"/api/v1/catatan/{pk}", json={"judul": "diubah"})
+    assert response.status_code == 400 and "Formulir sudah kedaluwarsa" in response.json["message"]
+    response = client.put(f"/api/v1/catatan/{pk}", json={"judul": "diubah"}, headers={"X-CSRFToken": token})
+    assert response.status_code == 200, response.json
+    # …but not with a JWT: no cookie for another site to ride on
+    jwt = app.test_client().post(
+        "/api/v1/security/login", json={"username": "admin", "password": "admin-pass", "provider": "db"}
+    )
+    bearer = {"Authorization": f"Bearer {jwt.json['access_token']}"}
+    assert app.test_client().delete(f"/api/v1/catatan/{pk}", headers=bearer).status_code == 200
+
+
+def test_admin_defined_text_is_escaped_on_every_screen(app: Any) -> None:
+    client = app.test_client()
+    login(client)
+    client.post("/api/v1/catatan/", json={"judul": f"Isi {SCRIPT}", "jenis": "a"})
+    pages = {
+        url: client.get(url).get_data(as_text=True)
+        for url in ("/forms/catatan/list/", "/forms/catatan/add", "/forms/catatan/show/1", "/forms/catatan/edit/1", "/")
+    }
+    for url, page in pages.items():
+        assert SCRIPT not in page, url
+        assert "<img src=x" not in page and "<b onmouseover" not in page, url
+    assert "Catatan &lt;script&gt;" in pages["/forms/catatan/list/"]
+    assert "Judul &lt;script&gt;" in pages["/forms/catatan/add"]
+    assert "Pilihan &lt;script&gt;" in pages["/forms/catatan/show/1"]
