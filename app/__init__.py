@@ -109,9 +109,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    from app import audit
     from app.csrf import init_csrf
 
     init_csrf(app)
+    audit.install()
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     from app.i18n_setup import init_i18n
 
@@ -124,6 +126,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from app.regions.names import RegionNames
 
         app.extensions["simpul_region_names"] = RegionNames(db.engine)
+        from app.views.admin_logs import register_admin_logs
+
+        register_admin_logs(appbuilder)
         appbuilder.add_api(RegionApi)
         specs, version = _published(db.engine)
         app.config["SIMPUL_SCHEMA_VERSION"] = version

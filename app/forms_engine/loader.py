@@ -50,7 +50,8 @@ SYSTEM_COLUMNS = frozenset(
         "parent",
     }
 )
-ACTIONS = ("view", "add", "edit", "delete")
+# "reveal": may see NIK and No. KK unmasked (each time logged, app/personal.py).
+ACTIONS = ("view", "add", "edit", "delete", "reveal")
 FORM_KEYS = frozenset(
     {
         "form",

@@ -25,6 +25,7 @@ from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.office import office_district
+from app.personal import PERSONAL_TYPES, mask
 from app.scope import current_scope, scoped
 from app.uploads import save_upload
 from app.views.labels import current_lang, lazy_text, render_message
@@ -133,6 +134,10 @@ class SpecForm(DynamicForm):
                     raw[f.name] = self._current_value(f, existing_id)
                 continue
             raw[f.name] = _form_value(f, data)
+            if f.type in PERSONAL_TYPES and existing_id is not None and data and "*" in str(data):
+                stored = self._current_value(f, existing_id)
+                if data == mask(stored):  # shown masked and left unchanged
+                    raw[f.name] = stored
         clean, engine_errors = validate_values(spec, raw)
         for name, messages in engine_errors.items():
             errors.setdefault(name, []).extend(messages)

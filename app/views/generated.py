@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any
 
 from flask import abort, g, request, send_file, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
+from flask_appbuilder.urltools import get_filter_args
 from flask_babel import lazy_gettext
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 
+from app.exports import workbook_bytes
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.office import office_district
+from app.personal import PERSONAL_TYPES, log_access, mask, may_reveal, personal_fields, revealing, shown
 from app.scope import current_scope, record_region, visible
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
 from app.views.grid import grid_page
+from app.views.history_tab import change_history
 from app.views.interface import FormInterface, order_keys
-from app.views.labels import FORMATTED_TYPES, format_value, lazy_text, render_message
+from app.views.labels import FORMATTED_TYPES, current_lang, format_value, lazy_text, render_message
 from app.views.schemas import input_schema, output_schema
 
-ACTION_PERMISSIONS = {"view": "can_read", "add": "can_add", "edit": "can_edit", "delete": "can_delete"}
+ACTION_PERMISSIONS = {
+    "view": "can_read",
+    "add": "can_add",
+    "edit": "can_edit",
+    "delete": "can_delete",
+    "reveal": "can_reveal",
+}
 VIEW_METHODS = {
     "list": "read",
     "show": "read",
@@ -43,6 +54,8 @@ VIEW_METHODS = {
     "delete": "delete",
     "action_post": "delete",
     "grid": "add",
+    "reveal": "reveal",
+    "export": "read",
 }
 API_METHODS = {
     "get_list": "read",
@@ -132,15 +145,19 @@ def _blank_if_none(value: Any) -> Any:
 
 
 def _formatters(spec: FormSpec) -> dict[str, Any]:
-    formatters = {
-        column_name(f): (lambda value, f=f: format_value(f, value))
-        for f in spec.live_fields
-        if f.type in FORMATTED_TYPES
-    } | {
-        column_name(f): _blank_if_none
-        for f in spec.live_fields
-        if f.type not in FORMATTED_TYPES and f.type not in ("reference", "child", "file", "photo")
-    }
+    formatters = (
+        {
+            column_name(f): (lambda value, f=f: format_value(f, value))
+            for f in spec.live_fields
+            if f.type in FORMATTED_TYPES
+        }
+        | {
+            column_name(f): _blank_if_none
+            for f in spec.live_fields
+            if f.type not in FORMATTED_TYPES and f.type not in ("reference", "child", "file", "photo")
+        }
+        | {column_name(f): (lambda value: _blank_if_none(shown(value))) for f in personal_fields(spec)}
+    )
     stamp_format = FieldSpec(id="", name="", type="datetime", label=Text(""))
     return formatters | {
         name: (lambda value: format_value(stamp_format, value)) for name in ("created_on", "changed_on")
@@ -151,6 +168,73 @@ class FormModelView(ModelView):
     """Base of the generated screens."""
 
     spec: FormSpec
+    show_template = "simpul/show.html"
+
+    @expose("/show/<int:pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: int) -> Any:
+        """The record, its child tables, and its change history (personal data masked)."""
+        widgets = self._show(pk)
+        return self.render_template(
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=widgets,
+            related_views=self._related_views,
+            changes=change_history(self.spec, pk),
+            can_reveal=bool(personal_fields(self.spec)) and may_reveal(self.spec),
+            reveal_url=url_for(f"{type(self).__name__}.reveal", pk=pk),
+            revealed=revealing(),
+        )
+
+    @expose("/export/")
+    @has_access
+    def export(self) -> Any:
+        """The records the user sees, as an Excel file (NIK and No. KK masked); logged."""
+        fields = [f for f in input_fields(self.spec) if f.type not in ("child", "file", "photo")]
+        get_filter_args(self._filters)  # the list's filters, from the same URL arguments
+        _count, items = self.datamodel.query(self._filters.get_joined_filters(self._base_filters), *self.base_order)
+        lang = current_lang()
+        rows = [[self._export_value(f, item) for f in fields] for item in items]
+        header = [f.label.get(lang) for f in fields]
+        data = workbook_bytes(self.spec.title.get(lang), header, rows)
+        log_access("export", self.spec.slug, [item.id for item in items], len(items))
+        response = send_file(
+            io.BytesIO(data),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            as_attachment=True,
+            download_name=f"{self.spec.slug}-{datetime.now():%Y%m%d-%H%M}.xlsx",
+        )
+        return response
+
+    @staticmethod
+    def _export_value(field: FieldSpec, item: Any) -> Any:
+        if field.type == "reference":
+            target = getattr(item, field.name, None)
+            return "" if target is None else str(target)
+        value = getattr(item, column_name(field), None)
+        if field.type in PERSONAL_TYPES:
+            return mask(value)
+        if field.type in ("integer",) or value is None:
+            return value
+        return format_value(field, value) if field.type in FORMATTED_TYPES else value
+
+    def prefill_form(self, form: Any, pk: Any) -> None:
+        """The edit form shows NIK and No. KK masked to users who may not see them (kept if left so)."""
+        if not may_reveal(self.spec):
+            for f in personal_fields(self.spec):
+                if f.name in form:
+                    form[f.name].data = mask(form[f.name].data)
+
+    @expose("/reveal/<int:pk>", methods=["POST"])
+    @has_access
+    def reveal(self, pk: int) -> Any:
+        """Show the record with NIK and No. KK in full, once; the access is logged with its purpose."""
+        if self.datamodel.get(pk, self._base_filters) is None or not personal_fields(self.spec):
+            abort(404)
+        g.simpul_reveal = True
+        log_access("reveal", self.spec.slug, [pk], 1, request.form.get("purpose"))
+        return self.show(pk)
 
     def pre_add(self, item: Any) -> None:
         stamp(item, self.spec, is_new=True)
@@ -187,6 +271,34 @@ class FormApi(ModelRestApi):
 
     spec: FormSpec
     allow_browser_login = True
+
+    def _reveal_requested(self) -> bool | None:
+        """?reveal=true: True when allowed (the values are then unmasked), None when refused."""
+        if request.args.get("reveal", "").lower() not in ("1", "true", "yes"):
+            return False
+        if not personal_fields(self.spec) or not may_reveal(self.spec):
+            return None
+        g.simpul_reveal = True
+        return True
+
+    def get_headless(self, pk: Any, **kwargs: Any) -> Any:
+        reveal = self._reveal_requested()
+        if reveal is None:
+            return self.response_403()
+        response = super().get_headless(pk, **kwargs)
+        if reveal and response.status_code == 200:
+            log_access("reveal", self.spec.slug, [int(pk)], 1, request.args.get("purpose"))
+        return response
+
+    def get_list_headless(self, **kwargs: Any) -> Any:
+        reveal = self._reveal_requested()
+        if reveal is None:
+            return self.response_403()
+        response = super().get_list_headless(**kwargs)
+        if reveal and response.status_code == 200:
+            ids = response.json.get("ids", [])
+            log_access("reveal", self.spec.slug, ids, len(ids), request.args.get("purpose"))
+        return response
 
     def _errors_response(self, errors: dict[str, list[Any]], warnings: dict[str, list[Any]] | None = None) -> Any:
         def rendered(found: dict[str, list[Any]]) -> dict[str, list[str]]:

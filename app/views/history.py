@@ -13,6 +13,7 @@ from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.identity import check_nik
 from app.forms_engine.tables import all_tables
+from app.personal import log_access
 from app.scope import scoped
 from app.views.generated import permission_view_name
 from app.views.labels import current_lang, format_value, lazy_text, render_message
@@ -47,6 +48,8 @@ class RecipientHistoryView(BaseView):
         nik = "".join((request.args.get("nik") or "").split())
         problem = render_message(check_nik(nik)) if nik and check_nik(nik) else None
         found = [] if not nik or problem else self._appearances(nik)
+        if found:
+            log_access("search", "riwayat", None, len(found), request.args.get("purpose"))
         return self.render_template("simpul/history.html", nik=nik, problem=problem, found=found)
 
     def _appearances(self, nik: str) -> list[Appearance]:

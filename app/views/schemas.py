@@ -9,6 +9,7 @@ from marshmallow import Schema, fields
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.record import input_fields
 from app.forms_engine.spec import FieldSpec, FormSpec
+from app.personal import PERSONAL_TYPES, shown
 
 _DUMP: dict[str, Any] = {
     "text": fields.String,
@@ -49,6 +50,10 @@ def _field(field: FieldSpec, for_input: bool) -> fields.Field:
         meta["enum"] = [c.value for c in field.choices]
     if field.type in ("file", "photo") and for_input:
         return fields.String(dump_only=True, metadata=meta)
+    if field.type in PERSONAL_TYPES and not for_input:
+        column = column_name(field)
+        meta["description"] += " (masked unless revealed: ?reveal=true, logged)"
+        return fields.Function(lambda obj: shown(getattr(obj, column, None)), metadata=meta)
     return _DUMP[field.type](allow_none=True, required=field.required and for_input, metadata=meta)
 
 
@@ -57,7 +62,7 @@ def output_schema(spec: FormSpec, models: dict[str, Any], with_children: bool = 
     attrs: dict[str, Any] = {"id": fields.Integer(dump_only=True)}
     for f in input_fields(spec):
         attrs[f.name] = _field(f, for_input=False)
-        if f.type != "reference" and column_name(f) != f.name:
+        if f.type not in ("reference", *PERSONAL_TYPES) and column_name(f) != f.name:
             attrs[f.name].data_key = f.name
     if spec.parent:
         attrs["parent_id"] = fields.Integer()
