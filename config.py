@@ -58,8 +58,10 @@ AUTH_TYPE = 1  # 1: local accounts only; 2: the office directory (LDAP, see READ
 # POST /api/v1/security/login gives the REST API's JWT; its "db" and "ldap" providers both run
 # Simpul's login (app/security.py). FAB's user/role APIs stay off (FAB_ADD_SECURITY_API).
 AUTH_API_LOGIN_ALLOW_MULTIPLE_PROVIDERS = True
-AUTH_USER_REGISTRATION = True  # directory users get a local record on first login…
-AUTH_USER_REGISTRATION_ROLE = None  # …only when a group maps to a role (AUTH_ROLES_MAPPING)
+# With AUTH_TYPE = 2, True lets directory users in on first login (a local record is made, only
+# when a group maps to a role). Never True with AUTH_TYPE = 1: that opens public self-sign-up.
+AUTH_USER_REGISTRATION = False
+AUTH_USER_REGISTRATION_ROLE = None
 AUTH_ROLES_SYNC_AT_LOGIN = True
 # Login throttling (app/login_guard.py): lockout per username, limit per address.
 LOGIN_LOCKOUT_FAILURES = 5

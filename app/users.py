@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.sqla.models import User
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext
@@ -28,7 +29,7 @@ class ScopeField(SelectField):
     """A select of the office's district, its kecamatan and its desa (choices read when shown)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, choices=[], validate_choice=True, **kwargs)
+        super().__init__(*args, choices=[], validate_choice=True, widget=Select2Widget(), **kwargs)
 
     def process(self, formdata: Any, data: Any = None, **kwargs: Any) -> None:
         self.choices = [("", "—"), *scope_choices()]

@@ -19,7 +19,7 @@ DIRECTORY_DOWN = "Direktori kantor (LDAP) tidak dapat dihubungi"
 @pytest.fixture
 def app(empty_app: Any, slapd: Any) -> Any:
     """Directory logins (search-then-bind with a service account) beside local accounts."""
-    config = {**empty_app.test_config, **slapd.config(), "AUTH_TYPE": 2}
+    config = {**empty_app.test_config, **slapd.config(), "AUTH_TYPE": 2, "AUTH_USER_REGISTRATION": True}
     app = create_app(config)
     app.test_config = config
     _BUILT.append(app)
@@ -119,6 +119,7 @@ def test_one_address_trying_many_accounts_is_throttled(app: Any) -> None:
 
 
 def test_local_accounts_only_without_directory(empty_app: Any) -> None:
+    assert "register" not in empty_app.test_client().get("/login/").get_data(as_text=True).lower()  # no self-sign-up
     add_user(empty_app, "lokal", "Viewer")
     assert logged_in(empty_app, "lokal", "admin-pass")
     assert INVALID in attempt(empty_app, "lokal", "salah")[1]

@@ -157,6 +157,7 @@ def _formatters(spec: FormSpec) -> dict[str, Any]:
             if f.type not in FORMATTED_TYPES and f.type not in ("reference", "child", "file", "photo")
         }
         | {column_name(f): (lambda value: _blank_if_none(shown(value))) for f in personal_fields(spec)}
+        | {f.name: _blank_if_none for f in spec.live_fields if f.type == "reference"}
     )
     stamp_format = FieldSpec(id="", name="", type="datetime", label=Text(""))
     return formatters | {
