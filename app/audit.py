@@ -45,14 +45,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _fields(obj: Any) -> list[Any]:
-    return [f for f in type(obj).__spec__.column_fields]
-
-
 def _changes(obj: Any, action: str) -> dict[str, list[Any]]:
     state = sa.inspect(obj)
     found: dict[str, list[Any]] = {}
-    for f in _fields(obj):
+    for f in type(obj).__spec__.column_fields:
         column = column_name(f)
         if column not in state.attrs:
             continue

@@ -52,23 +52,18 @@ def _window() -> timedelta:
 def refusal(username: str, address: str) -> Refusal | None:
     """A reason to refuse this login now, or None."""
     now = datetime.now()
-    since = now - _window()
     config = current_app.config
-    key = username.strip().lower()
-    count, last = db.session.execute(
-        sa.select(sa.func.count(), sa.func.max(LoginFailure.at)).where(
-            LoginFailure.username == key, LoginFailure.at >= since
-        )
-    ).one()
-    if count >= config["LOGIN_LOCKOUT_FAILURES"]:
-        return Refusal("locked", _minutes_left(last, now))
-    count, last = db.session.execute(
-        sa.select(sa.func.count(), sa.func.max(LoginFailure.at)).where(
-            LoginFailure.address == address, LoginFailure.at >= since
-        )
-    ).one()
-    if count >= config["LOGIN_ADDRESS_FAILURES"]:
-        return Refusal("throttled", _minutes_left(last, now))
+    for reason, column, value, limit in (
+        ("locked", LoginFailure.username, username.strip().lower(), config["LOGIN_LOCKOUT_FAILURES"]),
+        ("throttled", LoginFailure.address, address, config["LOGIN_ADDRESS_FAILURES"]),
+    ):
+        count, last = db.session.execute(
+            sa.select(sa.func.count(), sa.func.max(LoginFailure.at)).where(
+                column == value, LoginFailure.at >= now - _window()
+            )
+        ).one()
+        if count >= limit:
+            return Refusal(reason, _minutes_left(last, now))
     return None
 
 

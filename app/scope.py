@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 
 from app.extensions import db
-from app.forms_engine.fieldtypes import column_name
+from app.forms_engine.fieldtypes import column_name, region_range, region_within
 from app.office import office_district
 
 NO_SCOPE = "-"  # not a region code: the range it opens holds no record
@@ -53,14 +53,7 @@ def covers(scope: str | None, code: str | None) -> bool:
     """Whether a region code lies inside a scope (a region without code: only wide scopes)."""
     if scope is None:
         return True
-    if not code:
-        return _covers_office(scope)
-    return code == scope or code.startswith(scope + ".")
-
-
-def _covers_office(scope: str) -> bool:
-    district = office_district()
-    return district == scope or district.startswith(scope + ".")
+    return region_within(code or office_district(), scope)
 
 
 def _owner(model: Any) -> tuple[str, Any] | None:
@@ -97,9 +90,8 @@ def scope_clause(model: Any, scope: str | None) -> Any:
         column = model.parent_id if how == "parent" else getattr(model, column_name(model.__spec__.field(how)))
         return column.in_(sa.select(owner_model.id).where(scope_clause(owner_model, scope)))
     column = model.region_code
-    # One index range: the scope itself and every code under it ('.' sorts before '/').
-    inside = sa.and_(column >= scope, column < scope + "/")
-    if _covers_office(scope):
+    inside = region_range(column, scope)
+    if region_within(office_district(), scope):
         return sa.or_(inside, column.is_(None))
     return inside
 

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext
 from wtforms import SelectField
 
 from app.extensions import db
+from app.forms_engine.fieldtypes import region_code_type, region_range
 from app.office import office_district
 from app.regions.importer import region_table
 
@@ -22,7 +23,7 @@ class SimpulUser(User):
 
     __tablename__ = "ab_user"
     __table_args__ = {"extend_existing": True}
-    region_scope = sa.Column(sa.String(13).with_variant(sa.String(13, collation="C"), "postgresql"), nullable=True)
+    region_scope = sa.Column(region_code_type(), nullable=True)
 
 
 class ScopeField(SelectField):
@@ -71,7 +72,7 @@ def scope_choices() -> list[tuple[str, str]]:
     district = office_district()
     rows = db.session.execute(
         sa.select(region_table.c.code)
-        .where(sa.or_(region_table.c.code == district, region_table.c.code.between(district + ".", district + "/")))
+        .where(region_range(region_table.c.code, district))
         .where(region_table.c.active.is_(True))
         .order_by(region_table.c.code)
     ).scalars()

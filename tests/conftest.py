@@ -58,17 +58,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-@pytest.fixture
-def empty_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
-    """An app on a migrated database with no forms published yet."""
-    config = {
+def app_config(database_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """The settings of a test app: its own database, upload and forms directories."""
+    return {
         "DATABASE_URL": database_url,
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "FORMS_DIR": str(tmp_path / "forms"),
         "SECRET_KEY": "test-only-secret-key-of-at-least-32-bytes",
+        **overrides,
     }
+
+
+@pytest.fixture
+def empty_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """An app on a migrated database with no forms published yet."""
+    config = app_config(database_url, tmp_path)
     app = create_app(config)
     with app.app_context():
         from flask_migrate import upgrade

@@ -10,8 +10,9 @@ import pytest
 from app import create_app
 from app.extensions import db
 from tests.conftest import _BUILT, add_user
+from tests.slapd import DESA, DINSOS, KECAMATAN_BANUA_LAWAS, KECAMATAN_KELUA, LOCKED, METACHAR
 
-LOCKED = "Terlalu banyak percobaan masuk yang gagal untuk akun ini"
+LOCKED_OUT = "Terlalu banyak percobaan masuk yang gagal untuk akun ini"
 INVALID = "Nama pengguna atau kata sandi salah"
 DIRECTORY_DOWN = "Direktori kantor (LDAP) tidak dapat dihubungi"
 
@@ -48,13 +49,13 @@ def user_record(app: Any, username: str) -> Any:
 
 
 def test_directory_users_get_roles_and_working_area_from_the_directory(app: Any) -> None:
-    assert logged_in(app, "budi.banualawas", "Budi#BanuaLawas1")
+    assert logged_in(app, KECAMATAN_BANUA_LAWAS.uid, KECAMATAN_BANUA_LAWAS.password)
     assert user_record(app, "budi.banualawas")[:2] == (["Kecamatan"], "63.09.01")  # OU mapping
-    assert logged_in(app, "kiki.kelua", "Kiki#Kelua1")
+    assert logged_in(app, KECAMATAN_KELUA.uid, KECAMATAN_KELUA.password)
     assert user_record(app, "kiki.kelua")[:2] == (["Kecamatan"], "63.09.02")
-    assert logged_in(app, "desi.desa", "Desi#Desa1")
+    assert logged_in(app, DESA.uid, DESA.password)
     assert user_record(app, "desi.desa")[:2] == (["Operator Desa"], "63.09.01.2001")  # attribute wins
-    assert logged_in(app, "andi.dinsos", "Andi#Dinsos1")  # memberOf and a groupOfUniqueNames search
+    assert logged_in(app, DINSOS.uid, DINSOS.password)  # memberOf and a groupOfUniqueNames search
     assert user_record(app, "andi.dinsos")[:2] == (["Dinsos", "Viewer"], "63.09")
     # no password is kept for directory accounts: they never log in locally
     with app.app_context():
@@ -62,36 +63,36 @@ def test_directory_users_get_roles_and_working_area_from_the_directory(app: Any)
 
 
 def test_wrong_password_disabled_account_and_filter_injection_are_refused(app: Any) -> None:
-    assert attempt(app, "budi.banualawas", "salah")[1].count(INVALID) == 1
-    assert not logged_in(app, "dodi.nonaktif", "Dodi#Nonaktif1")  # locked in the directory
+    assert attempt(app, KECAMATAN_BANUA_LAWAS.uid, "salah")[1].count(INVALID) == 1
+    assert not logged_in(app, LOCKED.uid, LOCKED.password)  # locked in the directory
     assert user_record(app, "dodi.nonaktif") is None
     for injected in ("*", "budi*", "*)(uid=*", "budi.banualawas)(|(uid=*", "*)(|(objectClass=*"):
-        assert not logged_in(app, injected, "Budi#BanuaLawas1"), injected
-    assert logged_in(app, "o'brien*(x)\\,+=", "OBrien#Méta✓1")  # metacharacters are just characters
+        assert not logged_in(app, injected, KECAMATAN_BANUA_LAWAS.password), injected
+    assert logged_in(app, METACHAR.uid, METACHAR.password)  # metacharacters are just characters
 
 
 def test_directory_down_mid_test_says_so_and_local_accounts_still_work(app: Any, slapd: Any) -> None:
-    assert logged_in(app, "kiki.kelua", "Kiki#Kelua1")
+    assert logged_in(app, KECAMATAN_KELUA.uid, KECAMATAN_KELUA.password)
     slapd.stop()
     try:
         started = time.monotonic()
-        status, page = attempt(app, "kiki.kelua", "Kiki#Kelua1")
+        status, page = attempt(app, KECAMATAN_KELUA.uid, KECAMATAN_KELUA.password)
         assert status == 200 and DIRECTORY_DOWN in page
         assert time.monotonic() - started < 5
         assert logged_in(app, "admin", "admin-pass")  # the break-glass local account
         # a directory outage does not count towards anyone's lockout
         for _ in range(6):
-            attempt(app, "kiki.kelua", "Kiki#Kelua1")
+            attempt(app, KECAMATAN_KELUA.uid, KECAMATAN_KELUA.password)
     finally:
         slapd.start()
-    assert logged_in(app, "kiki.kelua", "Kiki#Kelua1")
+    assert logged_in(app, KECAMATAN_KELUA.uid, KECAMATAN_KELUA.password)
 
 
 def test_lockout_after_repeated_failures_even_with_the_right_password(app: Any) -> None:
     for _ in range(5):
         assert INVALID in attempt(app, "admin", "tebakan")[1]
     status, page = attempt(app, "admin", "admin-pass")
-    assert LOCKED in page
+    assert LOCKED_OUT in page
     assert not logged_in(app, "admin", "admin-pass")
     # the API login is held by the same lock
     client = app.test_client()
@@ -110,11 +111,11 @@ def test_one_address_trying_many_accounts_is_throttled(app: Any) -> None:
         attempt(app, name, "x")
     assert (
         "Terlalu banyak percobaan masuk yang gagal dari alamat ini"
-        in attempt(app, "budi.banualawas", "Budi#BanuaLawas1")[1]
+        in attempt(app, KECAMATAN_BANUA_LAWAS.uid, KECAMATAN_BANUA_LAWAS.password)[1]
     )
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
-    response = other.post("/login/", data={"username": "budi.banualawas", "password": "Budi#BanuaLawas1"})
+    response = other.post("/login/", data={"username": "budi.banualawas", "password": KECAMATAN_BANUA_LAWAS.password})
     assert response.status_code == 302 and "/login" not in response.location
 
 

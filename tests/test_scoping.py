@@ -25,7 +25,7 @@ from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.spec import FormSpec
 from app.forms_engine.store import published_specs
 from app.forms_engine.tables import all_tables
-from tests.conftest import BACKENDS, ROOT, add_user, login
+from tests.conftest import BACKENDS, ROOT, add_user, app_config, login
 from tests.postgres import scratch_database
 
 ALL_FORMS_ROLE = "Uji Semua Formulir"  # every permission on every form: scoping alone decides
@@ -52,14 +52,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             url = f"sqlite:///{tmp / 'simpul.db'}"
         else:
             url = stack.enter_context(scratch_database(request.getfixturevalue("postgres_server")))
-        config = {
-            "DATABASE_URL": url,
-            "TESTING": True,
-            "WTF_CSRF_ENABLED": False,
-            "UPLOAD_DIR": str(tmp / "uploads"),
-            "FORMS_DIR": str(ROOT / "forms"),
-            "SECRET_KEY": "test-only-secret-key-of-at-least-32-bytes",
-        }
+        config = app_config(url, tmp, FORMS_DIR=str(ROOT / "forms"))
         setup = create_app(config)
         result = setup.test_cli_runner().invoke(args=["simpul", "init"])
         assert result.exit_code == 0, result.output

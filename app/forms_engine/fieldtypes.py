@@ -288,6 +288,16 @@ def region_code_type() -> sa.types.TypeEngine:
     return sa.String(13).with_variant(sa.String(13, collation="C"), "postgresql")
 
 
+def region_within(code: str | None, area: str) -> bool:
+    """Whether a region code is the area itself or lies inside it (63.09.01.2001 in 63.09)."""
+    return bool(code) and (code == area or code.startswith(area + "."))  # type: ignore[union-attr]
+
+
+def region_range(column: Any, area: str) -> Any:
+    """SQL for `region_within`: one index range, the area and every code under it ('.' < '/')."""
+    return sa.and_(column >= area, column < area + "/")
+
+
 def column_name(field: FieldSpec) -> str:
     """SQL column of a field: references store the target's id in `<name>_id`."""
     return f"{field.name}_id" if field.type == "reference" else field.name

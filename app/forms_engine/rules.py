@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .fieldtypes import column_name
+from .fieldtypes import column_name, region_within
 from .identity import nik_birth
 from .messages import N_, Message
 from .spec import FieldSpec, FormSpec, RuleSpec
@@ -466,14 +466,10 @@ def _region_codes(ctx: RuleContext) -> None:
     for f in fields:
         value = ctx.values[f.name]
         root = region_root(f, ctx.office_region)
-        if root and value != root and not value.startswith(root + "."):
+        if root and not region_within(value, root):
             ctx.add(f.name, N_("must lie within region %(root)s"), root=root)
         elif regions is not None and not _in_region_list(ctx, regions, value):
             ctx.add(f.name, N_("%(code)s is not in the region list"), code=value)
-
-
-def _inside(code: str | None, area: str) -> bool:
-    return bool(code) and (code == area or code.startswith(area + "."))  # type: ignore[union-attr]
 
 
 def _working_area(ctx: RuleContext) -> None:
@@ -482,7 +478,7 @@ def _working_area(ctx: RuleContext) -> None:
     if ctx.scope is None or not name:
         return
     value = ctx.values.get(name)
-    if _inside(value, ctx.scope) or (not value and _inside(ctx.office_region, ctx.scope)):
+    if region_within(value, ctx.scope) or (not value and region_within(ctx.office_region, ctx.scope)):
         return
     ctx.add(name, N_("lies outside your working area (%(scope)s)"), scope=ctx.scope)
 

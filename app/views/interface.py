@@ -19,8 +19,8 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQ
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
 
-from app.forms_engine.fieldtypes import column_name
-from app.scope import covers, current_scope, record_region, scope_clause
+from app.forms_engine.fieldtypes import column_name, region_range
+from app.scope import covers, current_scope, is_scoped, record_region, scope_clause
 
 
 def order_keys(spec: Any) -> list[tuple[str, str]]:
@@ -45,9 +45,8 @@ class FilterRegionWithin(BaseFilter):
         code = str(value or "").strip().rstrip(".")
         if not code:
             return query
-        # One range on the byte order: the code itself and everything under it ('.' < '/'),
-        # which both databases answer from the index, unlike LIKE/ILIKE or an OR.
-        return query.filter(field >= code, field < code + "/")
+        # One range, which both databases answer from the index, unlike LIKE/ILIKE or an OR.
+        return query.filter(region_range(field, code))
 
 
 class FilterAnyText(BaseFilter):
@@ -135,9 +134,12 @@ class FormInterface(SQLAInterface):
 
     def _check_scope(self, item: Any) -> None:
         """Last line of defence behind validation: no write lands outside the user's scope."""
-        if scope_clause(self.obj, current_scope()) is not None and not covers(current_scope(), record_region(item)):
+        if current_scope() is None or not is_scoped(self.obj):
+            return
+        region = record_region(item)
+        if not covers(current_scope(), region):
             self.session.rollback()
-            raise OutOfScope(record_region(item))
+            raise OutOfScope(region)
 
     def is_region(self, col_name: str) -> bool:
         """Whether a column holds a region code."""
