@@ -52,7 +52,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if app.config["HTTPS"]:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(APP_DIR / "i18n" / d) for d in ("fab", "simpul"))
-    app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.security.SimpulSecurityManager"
+    app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.access.security.SimpulSecurityManager"
 
 
 # Keys published in documentation and examples: signing with them lets anyone forge a session.
@@ -109,8 +109,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
-    from app import audit
-    from app.csrf import init_csrf
+    from app.access import audit
+    from app.access.csrf import init_csrf
 
     init_csrf(app)
     audit.install()

@@ -85,7 +85,7 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
 def refresh_permissions() -> None:
     """Build the app as the workers will and sync FAB permissions and role grants from it."""
     from app import create_app
-    from app.permissions import sync_permissions
+    from app.access.permissions import sync_permissions
 
     fresh = create_app({"DATABASE_URL": current_app.config["DATABASE_URL"]})
     with fresh.app_context():
@@ -261,6 +261,6 @@ simpul_cli.add_command(users_cli)
 @with_appcontext
 def users_unlock(username: str) -> None:
     """Forget an account's failed logins (lifts a lockout before its time)."""
-    from app.login_guard import clear_failures
+    from app.access.login_guard import clear_failures
 
     click.echo(f"{username}: {clear_failures(username)} failed login(s) forgotten")

@@ -91,10 +91,10 @@ from flask_appbuilder import Model, ModelRestApi, ModelView  # noqa: E402
 from flask_appbuilder.models.sqla.interface import SQLAInterface  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.access.permissions import sync_permissions  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.forms_engine.loader import parse_definition  # noqa: E402
 from app.forms_engine.publish import publish  # noqa: E402
-from app.permissions import sync_permissions  # noqa: E402
 from tests.postgres import private_cluster, scratch_database  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out"

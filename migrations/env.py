@@ -42,9 +42,9 @@ target_db = current_app.extensions["migrate"].db
 def get_metadata():
     # Only Simpul's core tables are migrated here: FAB creates its security tables
     # itself and form tables are evolved by the form engine (app/forms_engine/changes.py).
-    import app.audit  # noqa: F401  (registers simpul_audit)
-    import app.login_guard  # noqa: F401  (registers simpul_login_failure)
-    import app.personal  # noqa: F401  (registers simpul_access_log)
+    import app.access.audit  # noqa: F401  (registers simpul_audit)
+    import app.access.login_guard  # noqa: F401  (registers simpul_login_failure)
+    import app.access.personal  # noqa: F401  (registers simpul_access_log)
     import app.regions.importer  # noqa: F401  (registers simpul_region)
     from app.forms_engine.store import metadata
 

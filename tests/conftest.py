@@ -79,7 +79,7 @@ def empty_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
     with app.app_context():
         from flask_migrate import upgrade
 
-        from app.permissions import sync_permissions
+        from app.access.permissions import sync_permissions
 
         upgrade(directory=app.extensions["migrate"].directory)
         sync_permissions(app.appbuilder, {})
@@ -111,7 +111,7 @@ def publish_yaml(app: Any, *texts: str, user: str = "test") -> Any:
 
 def rebuilt(app: Any) -> Any:
     """A new app on the same database, as a worker builds after a publish (permissions synced)."""
-    from app.permissions import sync_permissions
+    from app.access.permissions import sync_permissions
 
     fresh = create_app(app.test_config)
     fresh.test_config = app.test_config

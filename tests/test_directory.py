@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.directory import DirectoryAccount, DirectoryUnavailable, authenticate, normalize_region_code
+from app.access.directory import DirectoryAccount, DirectoryUnavailable, authenticate, normalize_region_code
 from tests.postgres import free_port
 from tests.slapd import (
     ADMIN,

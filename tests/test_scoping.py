@@ -2,7 +2,7 @@
 two kecamatan and one desa, on the demo data, on SQLite and PostgreSQL.
 
 What each user should see is computed here with plain SQL (LIKE on the region code, joins to
-the owning record), independently of app/scope.py; screens and API must agree with it exactly,
+the owning record), independently of app/access/scope.py; screens and API must agree with it exactly,
 and every record outside the user's working area must answer 404.
 """
 

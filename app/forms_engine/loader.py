@@ -50,7 +50,7 @@ SYSTEM_COLUMNS = frozenset(
         "parent",
     }
 )
-# "reveal": may see NIK and No. KK unmasked (each time logged, app/personal.py).
+# "reveal": may see NIK and No. KK unmasked (each time logged, app/access/personal.py).
 ACTIONS = ("view", "add", "edit", "delete", "reveal")
 FORM_KEYS = frozenset(
     {

@@ -8,8 +8,8 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
 
-from app.audit import AuditEntry
-from app.personal import AccessLogEntry
+from app.access.audit import AuditEntry
+from app.access.personal import AccessLogEntry
 
 READ_ONLY = ["can_list", "can_show"]
 

@@ -20,13 +20,13 @@ from flask_babel import lazy_gettext
 from markupsafe import escape
 from werkzeug.datastructures import FileStorage
 
+from app.access.personal import PERSONAL_TYPES, mask
+from app.access.scope import current_scope, scoped
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.office import office_district
-from app.personal import PERSONAL_TYPES, mask
-from app.scope import current_scope, scoped
 from app.uploads import save_upload
 from app.views.labels import current_lang, lazy_text, render_message
 from app.views.region_widget import RegionPickerWidget

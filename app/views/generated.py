@@ -13,6 +13,8 @@ from flask_babel import lazy_gettext
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 
+from app.access.personal import PERSONAL_TYPES, log_access, mask, may_reveal, personal_fields, revealing, shown
+from app.access.scope import current_scope, record_region, visible
 from app.exports import workbook_bytes
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
@@ -20,8 +22,6 @@ from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import check_record, input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.office import office_district
-from app.personal import PERSONAL_TYPES, log_access, mask, may_reveal, personal_fields, revealing, shown
-from app.scope import current_scope, record_region, visible
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
 from app.views.grid import grid_page

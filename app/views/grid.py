@@ -12,11 +12,11 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 
+from app.access.scope import current_scope, scoped
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.record import check_record, validate_values
 from app.office import office_district
-from app.scope import current_scope, scoped
 from app.views.labels import current_lang, render_message
 
 

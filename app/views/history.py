@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from flask import current_app, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
+from app.access.personal import log_access
+from app.access.scope import scoped
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.identity import check_nik
 from app.forms_engine.tables import all_tables
-from app.personal import log_access
-from app.scope import scoped
 from app.views.generated import permission_view_name
 from app.views.labels import current_lang, format_value, lazy_text, render_message
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask_babel import gettext
 
-from app.audit import record_changes
+from app.access.audit import record_changes
+from app.access.personal import PERSONAL_TYPES, shown
 from app.forms_engine.spec import FormSpec
-from app.personal import PERSONAL_TYPES, shown
 from app.views.labels import current_lang, format_value
 
 

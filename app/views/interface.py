@@ -1,7 +1,7 @@
 """The data interface every generated screen and API goes through.
 
 One place for how form records are queried, so paging, counting, region filters and
-region scoping (app/scope.py) apply to screens, API, pickers, exports and prints alike:
+region scoping (app/access/scope.py) apply to screens, API, pickers, exports and prints alike:
 every query FAB builds passes through `apply_filters`, every write through add/edit/delete.
 
 Paging is kept cheap at any depth: the count is a plain `count(*)`, and a page past the
@@ -19,8 +19,8 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQ
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
 
+from app.access.scope import covers, current_scope, is_scoped, record_region, scope_clause
 from app.forms_engine.fieldtypes import column_name, region_range
-from app.scope import covers, current_scope, is_scoped, record_region, scope_clause
 
 
 def order_keys(spec: Any) -> list[tuple[str, str]]:

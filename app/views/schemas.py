@@ -6,10 +6,10 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from app.access.personal import PERSONAL_TYPES, shown
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.record import input_fields
 from app.forms_engine.spec import FieldSpec, FormSpec
-from app.personal import PERSONAL_TYPES, shown
 
 _DUMP: dict[str, Any] = {
     "text": fields.String,

@@ -19,7 +19,7 @@ from app.regions.importer import region_table
 
 
 class SimpulUser(User):
-    """FAB's user, plus the region whose records the user may see (empty: see app/scope.py)."""
+    """FAB's user, plus the region whose records the user may see (empty: see app/access/scope.py)."""
 
     __tablename__ = "ab_user"
     __table_args__ = {"extend_existing": True}

@@ -13,10 +13,10 @@ from flask_appbuilder.security.sqla.models import Permission, PermissionView, Vi
 from flask_babel import gettext
 from werkzeug.security import check_password_hash
 
-from app import directory
-from app.login_guard import clear_failures, client_address, record_failure, refusal
-from app.login_view import LoginRefused, SimpulAuthView, refusal_message
-from app.users import SimpulUser, SimpulUserView
+from app.access import directory
+from app.access.login_guard import clear_failures, client_address, record_failure, refusal
+from app.access.login_view import LoginRefused, SimpulAuthView, refusal_message
+from app.access.users import SimpulUser, SimpulUserView
 
 
 class SimpulSecurityManager(SecurityManager):

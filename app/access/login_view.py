@@ -13,7 +13,7 @@ from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import gettext
 from flask_login import login_user
 
-from app.login_guard import Refusal
+from app.access.login_guard import Refusal
 
 
 class LoginRefused(Exception):

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.access.login_guard import client_address
 from app.core_model import CoreModel
 from app.extensions import db
-from app.login_guard import client_address
 
 PERSONAL_TYPES = frozenset({"nik", "kk"})
 

@@ -8,7 +8,7 @@ from app.forms_engine.spec import FormSpec
 from app.views.generated import ACTION_PERMISSIONS, menu_name, permission_view_name
 
 # Seeded on every sync (editable afterwards): Admin has everything; the others get what the
-# form definitions give them, within their working area (app/scope.py).
+# form definitions give them, within their working area (app/access/scope.py).
 ROLES = ("Admin", "Dinsos", "Kecamatan", "Operator Desa", "Viewer")
 
 
