@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from flask_appbuilder import AppBuilder, IndexView
 from flask_babel import lazy_gettext
 
 from app import speedups
+from app.access.secret_key import settle_secret_key
 from app.database import configure_engine
 from app.extensions import db, migrate
 from app.forms_engine.spec import FormSpec
@@ -31,9 +31,6 @@ class SimpulIndexView(IndexView):
     index_template = "simpul/index.html"
 
 
-DEFAULT_SECRET_KEY = "simpul-development-key-change-me"  # as in config.py: known to everyone
-
-
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Defaults from config.py, then SIMPUL_CONFIG file, then SIMPUL_* variables, then tests'."""
     app.config.from_object("config")
@@ -44,56 +41,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    production = not (app.config["DEBUG"] or app.config.get("TESTING"))
-    if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and production:
-        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
-    elif production:
-        check_secret_key(app.config["SECRET_KEY"])
+    settle_secret_key(app.config, Path(app.instance_path))
     if app.config["HTTPS"]:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(APP_DIR / "i18n" / d) for d in ("fab", "simpul"))
     app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.access.security.SimpulSecurityManager"
-
-
-# Keys published in documentation and examples: signing with them lets anyone forge a session.
-KNOWN_KEYS = {DEFAULT_SECRET_KEY, "\2\1thisismyscretkey\1\2\\e\\y\\y\\h", "secret", "changeme", "change-me"}
-
-
-def check_secret_key(key: Any) -> None:
-    """Refuse to start outside debug mode with a published or short SECRET_KEY."""
-    if not isinstance(key, str) or key in KNOWN_KEYS or len(key) < 32:
-        raise RuntimeError(
-            "SECRET_KEY is a published default or shorter than 32 characters; set SIMPUL_SECRET_KEY to a long "
-            "random value (python -c 'import secrets; print(secrets.token_hex(32))'), or unset it to use "
-            "instance/secret_key"
-        )
-
-
-def instance_secret_key(instance: Path) -> str:
-    """The installation's own random key in instance/secret_key, created once (0600)."""
-    path = instance / "secret_key"
-    try:
-        instance.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            # Written aside, then linked in whole: a worker starting alongside never reads half a key.
-            draft = instance / f".secret_key.{os.getpid()}"
-            with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-                handle.write(secrets.token_hex(32))
-            try:
-                os.link(draft, path)
-            except FileExistsError:
-                pass  # another worker was first; its key is the one
-            finally:
-                draft.unlink()
-        key = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise RuntimeError(
-            f"SECRET_KEY is the published default and {path} cannot be kept ({exc}); "
-            "set SIMPUL_SECRET_KEY to a long random value"
-        ) from exc
-    if len(key) < 32:
-        raise RuntimeError(f"{path} holds no usable key; delete it to have a new one made, or set SIMPUL_SECRET_KEY")
-    return key
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -111,8 +63,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     from app.access import audit
     from app.access.csrf import init_csrf
+    from app.access.headers import init_headers
 
     init_csrf(app)
+    init_headers(app)
     audit.install()
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     from app.i18n_setup import init_i18n

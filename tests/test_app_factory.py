@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from app import DEFAULT_SECRET_KEY, create_app, instance_secret_key
+from app import create_app
+from app.access.secret_key import DEFAULT_SECRET_KEY, check_secret_key, estimated_bits, instance_secret_key
 from app.database import dispose_app
 from app.live import LiveApp
 from tests.conftest import _BUILT, publish_yaml
@@ -72,13 +75,48 @@ def test_refuses_to_start_when_no_key_can_be_kept(tmp_path: Path) -> None:
         instance_secret_key(blocked)
 
 
-@pytest.mark.parametrize("key", ["\2\1thisismyscretkey\1\2\\e\\y\\y\\h", "short", "secret"])
-def test_refuses_to_start_outside_debug_with_a_published_or_short_key(tmp_path: Path, key: str) -> None:
-    with pytest.raises(RuntimeError, match="SECRET_KEY is a published default or shorter than 32"):
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("\2\1thisismyscretkey\1\2\\e\\y\\y\\h", "is a published default"),
+        ("secret", "is a published default"),
+        ("short", "is too predictable"),
+        (" " * 40, "is too predictable"),
+        ("k" * 32, "is too predictable"),
+        ("ab" * 20, "is too predictable"),
+        ("abcdefghijklmnopqrstuvwxyz0123456789", "is too predictable"),
+        ("password1234" * 3, "is too predictable"),
+    ],
+)
+def test_refuses_to_start_outside_debug_with_a_published_or_guessable_key(
+    tmp_path: Path, key: str, problem: str
+) -> None:
+    with pytest.raises(RuntimeError, match=f"SECRET_KEY {problem}"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": key})
     # in debug mode a developer may use anything
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": key, "DEBUG": True})
     dispose_app(app)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: secrets.token_hex(16), lambda: secrets.token_urlsafe(16), lambda: uuid.uuid4().hex]
+)
+def test_random_keys_of_128_bits_pass_whatever_their_length(make: Any) -> None:
+    for _ in range(2000):
+        key = make()
+        assert estimated_bits(key) >= 64, key
+    check_secret_key(make())
+
+
+def test_a_random_key_starts_the_app(tmp_path: Path) -> None:
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": secrets.token_urlsafe(24)})
+    dispose_app(app)
+
+
+def test_an_instance_key_file_holding_a_weak_key_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("0" * 64, encoding="utf-8")
+    with pytest.raises(RuntimeError, match="holds no usable key"):
+        instance_secret_key(tmp_path)
 
 
 def test_session_cookie_is_secure_behind_https(tmp_path: Path) -> None:

@@ -85,3 +85,28 @@ def test_admin_defined_text_is_escaped_on_every_screen(app: Any) -> None:
     assert "Catatan &lt;script&gt;" in pages["/forms/catatan/list/"]
     assert "Judul &lt;script&gt;" in pages["/forms/catatan/add"]
     assert "Pilihan &lt;script&gt;" in pages["/forms/catatan/show/1"]
+
+
+def test_every_response_carries_the_security_headers(app: Any) -> None:
+    client = app.test_client()
+    login(client)
+    for url in ("/login/", "/forms/catatan/list/", "/api/v1/catatan/", "/static/simpul/region-picker.js"):
+        with client.get(url) as response:
+            headers = response.headers
+        assert headers["X-Frame-Options"] == "DENY", url
+        assert headers["X-Content-Type-Options"] == "nosniff", url
+        assert headers["Referrer-Policy"] == "same-origin", url
+        policy = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
+        assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'", url
+        assert policy["base-uri"] == "'none'" and policy["form-action"] == "'self'", url
+        assert "'unsafe-inline'" not in policy["script-src"] and "'unsafe-eval'" not in policy["script-src"], url
+
+
+def test_every_script_on_a_page_carries_the_policy_nonce(app: Any) -> None:
+    client = app.test_client()
+    login(client)
+    response = client.get("/forms/catatan/list/")
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    scripts = re.findall(r"<script\b[^>]*>", response.get_data(as_text=True))
+    assert scripts and all(f'nonce="{nonce}"' in tag for tag in scripts)
+    assert nonce not in client.get("/forms/catatan/list/").headers["Content-Security-Policy"]  # new each request
