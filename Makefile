@@ -41,8 +41,9 @@ extract: $(VENV)/.installed
 lint: install-test
 	$(VENV)/bin/ruff check app tests bench run.py config.py
 
+# Every benchmark at full size (BENCH_ARGS=--small: each in seconds, as tests/test_bench.py runs them).
 bench: install-test
-	$(PY) bench/list_scale.py
+	for script in bench/*.py; do $(PY) $$script $(BENCH_ARGS) || exit 1; done
 
 clean:
 	rm -rf $(VENV) instance

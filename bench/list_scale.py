@@ -40,8 +40,8 @@ page cannot look fast.
 
 Databases
 ---------
-SQLite: the loaded file is cached in bench/out/ keyed by row count and data version, so re-runs
-skip the load (the load time printed is the one measured when the file was built; --rebuild
+SQLite: the loaded file is cached in bench/out/ (or $SIMPUL_BENCH_OUT) keyed by row count and
+data version, so re-runs skip the load (the load time printed is the one measured when the file was built; --rebuild
 forces a new file). PostgreSQL: SIMPUL_BENCH_POSTGRES_URL (a server URL such as
 postgresql+psycopg://user:pass@host:5432; a database is created for the run and dropped after),
 or else a private throw-away cluster started with initdb/pg_ctl from /usr/lib/postgresql/*/bin,
@@ -53,6 +53,7 @@ Run
 ---
     .venv/bin/python bench/list_scale.py                       # 1,000,000 rows, both databases, 30 repeats
     .venv/bin/python bench/list_scale.py --rows 20000          # smoke test, well under a minute
+    .venv/bin/python bench/list_scale.py --small               # 300 rows, 2 repeats: runs every path in seconds
     .venv/bin/python bench/list_scale.py --db postgresql --repeat 50 --warmup 5
 """
 
@@ -68,6 +69,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import sqlite3
 import statistics
 import subprocess
@@ -97,7 +99,11 @@ from app.forms_engine.loader import parse_definition  # noqa: E402
 from app.forms_engine.publish import publish  # noqa: E402
 from tests.postgres import private_cluster, scratch_database  # noqa: E402
 
-OUT_DIR = ROOT / "bench" / "out"
+# Cached SQLite files and scratch directories; the test suite points it at a temporary directory.
+OUT_DIR = Path(os.environ.get("SIMPUL_BENCH_OUT") or ROOT / "bench" / "out")
+# The apps run as in production (no TESTING), so the key must pass Simpul's check.
+SECRET_KEY = secrets.token_hex(32)
+SMALL = {"rows": 300, "repeat": 2, "warmup": 0}  # --small: every path runs, the figures mean nothing
 SEED = 20240601
 DATA_VERSION = 1  # bump when the generated rows change, so cached SQLite files are rebuilt
 PAGE_SIZE = 25
@@ -366,7 +372,7 @@ def app_config(url: str) -> dict[str, Any]:
     return {
         "DATABASE_URL": url,
         "WTF_CSRF_ENABLED": False,
-        "SECRET_KEY": "bench",
+        "SECRET_KEY": SECRET_KEY,
         "UPLOAD_DIR": str(scratch / "uploads"),
         "FORMS_DIR": str(scratch / "forms"),
     }
@@ -828,11 +834,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached SQLite file")
     parser.add_argument(
+        "--small", action="store_true", help="300 rows, 2 repeats, no warm-up: a check that it runs, in seconds"
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get("SIMPUL_BENCH_POSTGRES_URL"),
         help="PostgreSQL server URL (default $SIMPUL_BENCH_POSTGRES_URL, else a private cluster)",
     )
     args = parser.parse_args(argv)
+    if args.small:
+        vars(args).update(SMALL)
     if args.rows < PAGE_SIZE * 3 or args.repeat < 1 or args.warmup < 0:
         parser.error("need --rows >= 75, --repeat >= 1, --warmup >= 0")
     return args

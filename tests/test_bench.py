@@ -1,0 +1,51 @@
+"""Every benchmark under bench/ still runs: each at its small size (`--small`), on SQLite and PostgreSQL.
+
+Figures are not checked against any threshold (a shared CI machine cannot time them); a
+benchmark only has to finish and print its figure lines. A new bench/*.py is picked up here
+and must support `--small` too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+BENCHMARKS = sorted((ROOT / "bench").glob("*.py"))
+RATIO = r"\d+\.\d+x"
+# What each benchmark's figure lines look like, and how many it prints at its small size.
+FIGURES: dict[str, list[tuple[str, int]]] = {
+    "list_scale.py": [
+        (r"^(SQLite|PostgreSQL) \S+.*: 300 rows, loaded in ", 2),
+        (rf"^(first page|page \d+|last page|kec |desa )\S*.*\d+\.\d+ /\s*\d+\.\d+\s+{RATIO}\s+{RATIO}$", 10),
+        (rf"^(last|deep)/first \(p50\): raw SQL {RATIO}, stock screen {RATIO}, gen screen {RATIO}", 4),
+    ],
+    "regions_import.py": [
+        (r"^region list: wilayah-63\.csv \(2,186 codes\)", 1),
+        (rf"^(sqlite|postgresql)\s+\d+\.\d+\s+\d+\.\d+\s+\d+\.\d+\s+{RATIO}$", 2),
+    ],
+}
+DEFAULT_FIGURES = [(rf"\b{RATIO}\b", 1)]  # a benchmark not listed yet: at least one ratio
+
+
+def test_every_benchmark_is_found() -> None:
+    assert {path.name for path in BENCHMARKS} >= set(FIGURES)
+
+
+@pytest.mark.parametrize("script", BENCHMARKS, ids=[path.name for path in BENCHMARKS])
+def test_benchmark_runs_at_small_size(script: Path, postgres_server: str, tmp_path: Path) -> None:
+    env = dict(os.environ, SIMPUL_BENCH_POSTGRES_URL=postgres_server, SIMPUL_BENCH_OUT=str(tmp_path / "out"))
+    result = subprocess.run(
+        [sys.executable, str(script), "--small"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    for pattern, count in FIGURES.get(script.name, DEFAULT_FIGURES):
+        found = [line for line in lines if re.search(pattern, line)]
+        assert len(found) >= count, f"{script.name}: {len(found)} line(s) match {pattern!r}:\n{result.stdout}"
