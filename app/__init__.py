@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext
 
 from app import speedups
 from app.access.secret_key import settle_secret_key
-from app.database import configure_engine
+from app.database import begin_immediately_for_unsafe_methods, configure_engine
 from app.extensions import db, migrate
 from app.forms_engine.spec import FormSpec
 from app.forms_engine.store import published_specs, schema_version
@@ -61,12 +61,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
-    from app.access import audit
-    from app.access.csrf import init_csrf
+    from app.access import audit, redaction
+    from app.access.csrf import SAFE_METHODS, init_csrf
     from app.access.headers import init_headers
+    from app.access.personal import init_access_log
 
     init_csrf(app)
+    app.wsgi_app = begin_immediately_for_unsafe_methods(app.wsgi_app, SAFE_METHODS)  # type: ignore[method-assign]
     init_headers(app)
+    init_access_log(app)
+    redaction.install(app.logger)
     audit.install()
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     from app.i18n_setup import init_i18n

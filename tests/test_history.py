@@ -42,14 +42,14 @@ def test_one_nik_across_forms_and_child_tables(client: Any) -> None:
     client.post("/api/v1/penerima/", json={"program": program, "nik": NIK, "nama": "Siti"})
     group = client.post("/api/v1/kube/", json={"nama_kelompok": "KUBE Mawar"}).json["id"]
     client.post("/api/v1/kube__anggota/", json={"parent_id": group, "nama": "Siti", "nik": NIK})
-    html = client.get(f"/riwayat/?nik={NIK}").data.decode()
+    html = client.post("/riwayat/", data={"nik": NIK}).data.decode()
     assert "Penerima Bantuan" in html and "Permakanan 2026" in html
     assert "KUBE Mawar — Siti" in html
     assert "2 data ditemukan" in html or "2 record(s) found" in html
 
 
 def test_a_malformed_nik_is_explained(client: Any) -> None:
-    html = client.get("/riwayat/?nik=6309013102900001").data.decode()
+    html = client.post("/riwayat/", data={"nik": "6309013102900001"}).data.decode()
     assert "NIK: tanggal lahir 31-02 tidak valid" in html
 
 
@@ -58,6 +58,6 @@ def test_only_forms_the_user_may_see(app: Any, client: Any) -> None:
     client.post("/api/v1/kube__anggota/", json={"parent_id": group, "nama": "Siti", "nik": NIK})
     officer = app.test_client()
     login(officer, "petugas")
-    html = officer.get(f"/riwayat/?nik={NIK}").data.decode()
+    html = officer.post("/riwayat/", data={"nik": NIK}).data.decode()
     assert "KUBE Mawar" not in html
     assert officer.get("/riwayat/").status_code == 200

@@ -112,7 +112,7 @@ def test_nik_mismatch_with_birth_date_and_sex_needs_confirmation(client: Any, ba
 def test_same_family_card_in_the_same_batch_is_flagged_not_refused(client: Any, batch: dict[str, int]) -> None:
     assert post(client, "peserta", nama="Ayah", no_kk="6309011234560001", angkatan=batch["first"]).status_code == 201
     flagged = post(client, "peserta", nama="Ibu", no_kk="6309011234560001", angkatan=batch["first"])
-    assert flagged.json["warnings"] == {"no_kk": ["record #1 has the same No. KK (Angkatan); check before saving"]}
+    assert flagged.json["warnings"] == {"no_kk": ["the same No. KK (Angkatan) is already in record #1; check before saving"]}
     assert post(client, "peserta", nama="Ibu", no_kk="6309011234560001", angkatan=batch["second"]).status_code == 201
 
 
@@ -136,7 +136,7 @@ def test_one_active_puskesos_per_desa_and_exactly_one_ketua(client: Any) -> None
     assert second_ketua.json["message"]["peran"] == ["at most 1 rows may have Peran = Ketua"]
     assert client.put(f"/api/v1/puskesos/{first}", json={"status": "aktif", "sk_nomor": "SK 1/2020"}).status_code == 200
     other = post(client, "puskesos", nama="P2", desa="63.09.01.2001", status="aktif", sk_nomor="SK 2")
-    assert other.json["message"]["desa"][0] == "record #1 already has the same Desa with Status = Aktif"
+    assert other.json["message"]["desa"][0] == "the same Desa with Status = Aktif is already held by record #1"
 
 
 def test_rules_apply_on_the_screen_too(client: Any, batch: dict[str, int]) -> None:

@@ -30,7 +30,39 @@ class Message:
         if self.custom is not None:
             return self.custom.get(lang) or self.custom.get("id") or ""
         template = gettext(self.text) if gettext else self.text
-        return template % self.params if self.params else template
+        if not self.params:
+            return template
+        # A parameter may itself be a message ("must be %(expected)s": "text"), rendered alike.
+        params = {k: v.render(gettext) if isinstance(v, (Message, RecordRef)) else v for k, v in self.params.items()}
+        return template % params
 
     def __str__(self) -> str:
         return self.render()
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """Another record a message points to ("already used by record #18").
+
+    The web layer replaces it before rendering when the reader may not see that record, so a
+    message never names a record outside the reader's working area.
+    """
+
+    form: str
+    id: int
+
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        """"record #18" in the reader's language."""
+        template = N_("record #%(id)s")
+        return (gettext(template) if gettext else template) % {"id": self.id}
+
+
+SHOWN_CHARS = 60  # of a definition's own text quoted back in a message
+
+
+def shown(value: Any) -> str:
+    """Text from a definition as quoted in a message: on one line, control characters visible, cut short."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > SHOWN_CHARS:
+        text = text[: SHOWN_CHARS - 1] + "…"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

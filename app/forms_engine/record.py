@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .fieldtypes import Invalid, check, column_name, convert
-from .messages import N_, Message
+from .messages import N_, Message, RecordRef
 from .rules import RuleContext, check_rules
 from .spec import FieldSpec, FormSpec
 
@@ -71,11 +71,12 @@ def unique_conflicts(
         other = conn.execute(sa.select(table.c.id).where(*conditions).limit(1)).scalar()
         if other is not None:
             labels = ", ".join(spec.field(name).label.id for name in group[1:])
+            record = RecordRef(spec.slug, other)
             message = (
-                Message(N_("already used by record #%(id)s"), {"id": other})
+                Message(N_("already used by %(record)s"), {"record": record})
                 if len(group) == 1
                 else Message(
-                    N_("already used together with %(others)s by record #%(id)s"), {"id": other, "others": labels}
+                    N_("already used together with %(others)s by %(record)s"), {"record": record, "others": labels}
                 )
             )
             errors.setdefault(group[0], []).append(message)
@@ -100,7 +101,10 @@ def check_record(
         if existing is not None:
             first = input_fields(spec)[0].name
             errors.setdefault(first, []).append(
-                Message(N_("only one record is kept in this form; edit record #%(id)s"), {"id": existing})
+                Message(
+                    N_("only one record is kept in this form; edit %(record)s"),
+                    {"record": RecordRef(spec.slug, existing)},
+                )
             )
     context = RuleContext(
         conn,

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from .fieldtypes import column_name, region_within
 from .identity import nik_birth
-from .messages import N_, Message
+from .messages import N_, Message, RecordRef
 from .spec import FieldSpec, FormSpec, RuleSpec
 
 ErrorSink = Callable[..., None]  # error(path, text, **params)
@@ -263,8 +263,8 @@ def _unique_when(ctx: RuleContext, rule: RuleSpec) -> None:
     if other is not None:
         ctx.add(
             rule.params["fields"][0],
-            N_("record #%(id)s already has the same %(fields)s with %(condition)s"),
-            id=other,
+            N_("the same %(fields)s with %(condition)s is already held by %(record)s"),
+            record=RecordRef(ctx.spec.slug, other),
             fields=_labels(ctx.spec, rule.params["fields"]),
             condition=_condition(ctx.spec, when),
         )
@@ -279,9 +279,9 @@ def _confirm_same(ctx: RuleContext, rule: RuleSpec) -> None:
         where = f" ({_labels(ctx.spec, within)})" if within else ""
         ctx.add(
             rule.params["fields"][0],
-            N_("record #%(id)s has the same %(fields)s%(where)s; check before saving"),
+            N_("the same %(fields)s%(where)s is already in %(record)s; check before saving"),
             warning=True,
-            id=other,
+            record=RecordRef(ctx.spec.slug, other),
             fields=_labels(ctx.spec, rule.params["fields"]),
             where=where,
         )
@@ -335,7 +335,12 @@ def _unique_via(ctx: RuleContext, rule: RuleSpec) -> None:
     other = ctx.conn.execute(query).scalar()
     if other is not None:
         group_label = ctx.specs[ctx.spec.field(via).target].field(group).label.id  # type: ignore[index]
-        ctx.add(names[0], N_("already registered for the same %(group)s (record #%(id)s)"), group=group_label, id=other)
+        ctx.add(
+            names[0],
+            N_("already registered for the same %(group)s (%(record)s)"),
+            group=group_label,
+            record=RecordRef(ctx.spec.slug, other),
+        )
 
 
 def _nik_consistent(ctx: RuleContext, rule: RuleSpec) -> None:

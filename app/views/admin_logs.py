@@ -4,14 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
+from markupsafe import Markup, escape
 
 from app.access.audit import AuditEntry
 from app.access.personal import AccessLogEntry
+from app.views.history_tab import change_rows
 
 READ_ONLY = ["can_list", "can_show"]
+
+
+def _changes_table(entry: AuditEntry) -> Markup:
+    """The entry's changes as a before/after table; NIK and No. KK always masked here."""
+    model = current_app.extensions.get("simpul_models", {}).get(entry.form)
+    spec = getattr(model, "__spec__", None)
+    rows = change_rows(spec, entry.changes)
+    body = Markup("").join(
+        Markup('<tr><td style="width: 30%">{}</td><td class="text-muted"><s>{}</s></td><td>{}</td></tr>').format(
+            label, before, after
+        )
+        for label, before, after in rows
+    )
+    return (
+        Markup('<table class="table table-condensed" style="margin: 0">{}</table>').format(body) if rows else escape("")
+    )
 
 
 class AccessLogView(ModelView):
@@ -45,14 +64,18 @@ class AuditView(ModelView):
     base_permissions = READ_ONLY
     list_title = show_title = lazy_gettext("Audit trail")
     list_columns = ["at", "username", "action", "form", "record_id"]
-    show_columns = ["at", "username", "action", "form", "record_id", "changes"]
+    show_columns = ["at", "username", "action", "form", "record_id", "changes_table"]
     search_columns = ["at", "username", "action", "form", "record_id"]
     base_order = ("id", "desc")
     label_columns = {
         **AccessLogView.label_columns,
         "record_id": lazy_gettext("Record id"),
-        "changes": lazy_gettext("Changes"),
+        "changes_table": lazy_gettext("Changes"),
     }
+
+
+# The record page reads columns as attributes; the rendered table is one (never the raw values).
+AuditEntry.changes_table = property(_changes_table)  # type: ignore[attr-defined]
 
 
 def register_admin_logs(appbuilder: Any) -> None:

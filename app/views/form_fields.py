@@ -21,14 +21,14 @@ from markupsafe import escape
 from werkzeug.datastructures import FileStorage
 
 from app.access.personal import PERSONAL_TYPES, mask
-from app.access.scope import current_scope, scoped
+from app.access.scope import scoped
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
-from app.forms_engine.record import check_record, input_fields, validate_values
+from app.forms_engine.record import input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
-from app.office import office_district
 from app.uploads import save_upload
 from app.views.labels import current_lang, lazy_text, render_message
+from app.views.record_checks import check_for_user
 from app.views.region_widget import RegionPickerWidget
 
 CONFIRM_FIELD = "confirm_warnings"
@@ -144,7 +144,7 @@ class SpecForm(DynamicForm):
         warnings: dict[str, list[Message]] = {}
         if not errors:
             parent = self["parent"].data if "parent" in self._fields else None
-            conflicts, warnings = check_record(
+            conflicts, warnings = check_for_user(
                 self._session_factory(),
                 spec,
                 self._tables,
@@ -152,8 +152,6 @@ class SpecForm(DynamicForm):
                 clean,
                 existing_id,
                 getattr(parent, "id", None),
-                office_district(),
-                current_scope(),
             )
             errors.update(conflicts)
             if self[CONFIRM_FIELD].data:

@@ -6,28 +6,39 @@ import io
 from datetime import datetime
 from typing import Any
 
-from flask import abort, g, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 
-from app.access.personal import PERSONAL_TYPES, log_access, mask, may_reveal, personal_fields, revealing, shown
-from app.access.scope import current_scope, record_region, visible
+from app.access.personal import (
+    PERSONAL_TYPES,
+    PURPOSE_REQUIRED,
+    is_personal,
+    log_access,
+    mask,
+    may_reveal,
+    personal_fields,
+    revealing,
+    shown,
+    stated_purpose,
+)
+from app.access.scope import record_region, visible
 from app.exports import workbook_bytes
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
-from app.forms_engine.record import check_record, input_fields, validate_values
+from app.forms_engine.record import input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec, Text
-from app.office import office_district
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
 from app.views.grid import grid_page
 from app.views.history_tab import change_history
 from app.views.interface import FormInterface, order_keys
 from app.views.labels import FORMATTED_TYPES, current_lang, format_value, lazy_text, render_message
+from app.views.record_checks import check_for_user
 from app.views.schemas import input_schema, output_schema
 
 ACTION_PERMISSIONS = {
@@ -171,6 +182,10 @@ class FormModelView(ModelView):
     spec: FormSpec
     show_template = "simpul/show.html"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.order_columns = [c for c in self.order_columns if c not in self.datamodel.personal_columns]
+
     @expose("/show/<int:pk>", methods=["GET"])
     @has_access
     def show(self, pk: int) -> Any:
@@ -221,11 +236,11 @@ class FormModelView(ModelView):
         return format_value(field, value) if field.type in FORMATTED_TYPES else value
 
     def prefill_form(self, form: Any, pk: Any) -> None:
-        """The edit form shows NIK and No. KK masked to users who may not see them (kept if left so)."""
-        if not may_reveal(self.spec):
-            for f in personal_fields(self.spec):
-                if f.name in form:
-                    form[f.name].data = mask(form[f.name].data)
+        """The edit form shows NIK and No. KK masked to everyone (kept if left so); the record
+        page's logged reveal is the only way to see them in full."""
+        for f in personal_fields(self.spec):
+            if f.name in form:
+                form[f.name].data = mask(form[f.name].data)
 
     @expose("/reveal/<int:pk>", methods=["POST"])
     @has_access
@@ -233,8 +248,12 @@ class FormModelView(ModelView):
         """Show the record with NIK and No. KK in full, once; the access is logged with its purpose."""
         if self.datamodel.get(pk, self._base_filters) is None or not personal_fields(self.spec):
             abort(404)
+        purpose = stated_purpose(request.form.get("purpose"))
+        if purpose is None:
+            flash(gettext(PURPOSE_REQUIRED), "danger")
+            return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
         g.simpul_reveal = True
-        log_access("reveal", self.spec.slug, [pk], 1, request.form.get("purpose"))
+        log_access("reveal", self.spec.slug, [pk], 1, purpose)
         return self.show(pk)
 
     def pre_add(self, item: Any) -> None:
@@ -267,39 +286,63 @@ class FormModelView(ModelView):
         return send_file(path, as_attachment=field.type == "file", download_name=path.name)
 
 
+class _OwnSchemas:
+    """Stands in for FAB's Model2SchemaConverter: a request naming its `columns` gets the form's
+    own output schema cut down to them, never a schema built from the bare model, so masking and
+    every other output rule hold whatever columns are asked for."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+
+    def convert(self, columns: list[str], *args: Any, **kwargs: Any) -> Any:
+        return type(self.schema)(only=[c for c in columns if c in self.schema.fields])
+
+
 class FormApi(ModelRestApi):
     """Base of the generated REST APIs: input is validated by the engine, as on screens."""
 
     spec: FormSpec
     allow_browser_login = True
 
-    def _reveal_requested(self) -> bool | None:
-        """?reveal=true: True when allowed (the values are then unmasked), None when refused."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.model2schemaconverter = _OwnSchemas(self.show_model_schema)
+
+    def _reveal_refused(self) -> Any:
+        """None when the request may go on (masked, or revealed and to be logged), else the refusal.
+
+        ?reveal=true needs the form's `reveal` permission and a stated ?purpose=.
+        """
         if request.args.get("reveal", "").lower() not in ("1", "true", "yes"):
-            return False
-        if not personal_fields(self.spec) or not may_reveal(self.spec):
             return None
+        if not personal_fields(self.spec) or not may_reveal(self.spec):
+            return self.response_403()
+        if stated_purpose(request.args.get("purpose")) is None:
+            return self.response_400(message=gettext(PURPOSE_REQUIRED))
         g.simpul_reveal = True
-        return True
+        return None
 
     def get_headless(self, pk: Any, **kwargs: Any) -> Any:
-        reveal = self._reveal_requested()
-        if reveal is None:
-            return self.response_403()
+        refused = self._reveal_refused()
+        if refused is not None:
+            return refused
         response = super().get_headless(pk, **kwargs)
-        if reveal and response.status_code == 200:
-            log_access("reveal", self.spec.slug, [int(pk)], 1, request.args.get("purpose"))
+        if revealing() and response.status_code == 200:
+            log_access("reveal", self.spec.slug, [int(pk)], 1, stated_purpose(request.args.get("purpose")))
         return response
 
     def get_list_headless(self, **kwargs: Any) -> Any:
-        reveal = self._reveal_requested()
-        if reveal is None:
-            return self.response_403()
+        refused = self._reveal_refused()
+        if refused is not None:
+            return refused
         response = super().get_list_headless(**kwargs)
-        if reveal and response.status_code == 200:
+        if revealing() and response.status_code == 200:
             ids = response.json.get("ids", [])
-            log_access("reveal", self.spec.slug, ids, len(ids), request.args.get("purpose"))
+            log_access("reveal", self.spec.slug, ids, len(ids), stated_purpose(request.args.get("purpose")))
         return response
+
+    def _parent_model(self) -> Any:
+        return self.datamodel.obj.parent.property.mapper.class_
 
     def _errors_response(self, errors: dict[str, list[Any]], warnings: dict[str, list[Any]] | None = None) -> Any:
         def rendered(found: dict[str, list[Any]]) -> dict[str, list[str]]:
@@ -338,19 +381,14 @@ class FormApi(ModelRestApi):
                 target = self.datamodel.get_related_model(f.name)
                 if visible(target, clean[f.name], db.session) is None:
                     errors[f.name] = [Message(N_("no such record"))]
+        parent_id = data.get("parent_id", getattr(item, "parent_id", None))
+        if self.spec.parent and visible(self._parent_model(), parent_id, db.session) is None:
+            # Before any rule runs: rules must not answer for a parent outside the user's area.
+            errors["parent_id"] = [Message(N_("no such parent record"))]
         if errors:
             return clean, errors, {}
-        parent_id = data.get("parent_id", getattr(item, "parent_id", None))
-        errors, warnings = check_record(
-            db.session,
-            self.spec,
-            self.tables,
-            self.specs,
-            clean,
-            getattr(item, "id", None),
-            parent_id,
-            office_district(),
-            current_scope(),
+        errors, warnings = check_for_user(
+            db.session, self.spec, self.tables, self.specs, clean, getattr(item, "id", None), parent_id
         )
         if warnings and not errors and data.get(CONFIRM_FIELD) is not True:
             return clean, {CONFIRM_FIELD: [Message(N_("needs true to save despite the warnings"))]}, warnings
@@ -361,8 +399,7 @@ class FormApi(ModelRestApi):
             if f.name in clean and f.type not in ("file", "photo"):
                 setattr(item, column_name(f), clean[f.name])
         if self.spec.parent:
-            parent_model = self.datamodel.obj.parent.property.mapper.class_
-            parent = visible(parent_model, data.get("parent_id"), db.session)
+            parent = visible(self._parent_model(), data.get("parent_id"), db.session)
             if parent is None:
                 return self._errors_response({"parent_id": [Message(N_("no such parent record"))]})
             item.parent = parent
@@ -462,7 +499,7 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
         "show_columns": ["id", *columns],
         "add_columns": columns,
         "edit_columns": columns,
-        "order_columns": ["id", *[column_name(f) for f in fields if f.type not in ("multichoice",)]],
+        "order_columns": ["id", *[column_name(f) for f in fields if f.type != "multichoice" and not is_personal(f)]],
         "search_columns": _filter_columns(fields),
         "list_model_schema": output_schema(spec, models, with_children=False),
         "show_model_schema": output_schema(spec, models),

@@ -12,12 +12,12 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 
-from app.access.scope import current_scope, scoped
+from app.access.scope import scoped
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
-from app.forms_engine.record import check_record, validate_values
-from app.office import office_district
+from app.forms_engine.record import validate_values
 from app.views.labels import current_lang, render_message
+from app.views.record_checks import check_for_user
 
 
 def grid_page(view: Any) -> Any:
@@ -98,15 +98,8 @@ def _save(view: Any, model: Any, rows: list[Any], existing: dict[int, Any], key_
         values |= {name: request.form.get(f"{name}_{row.id}") for name in grid.extra}
         clean, problems = validate_values(spec, values)
         if not problems:
-            problems, _warnings = check_record(
-                db.session,
-                spec,
-                view.tables,
-                view.specs,
-                clean,
-                getattr(record, "id", None),
-                office_region=office_district(),
-                scope=current_scope(),
+            problems, _warnings = check_for_user(
+                db.session, spec, view.tables, view.specs, clean, getattr(record, "id", None)
             )
         if problems:
             errors[row.id] = [

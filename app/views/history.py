@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import current_app, make_response, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
-from app.access.personal import log_access
+from app.access.personal import log_access, mask
 from app.access.scope import scoped
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
@@ -34,7 +34,11 @@ class Appearance:
 
 
 class RecipientHistoryView(BaseView):
-    """/riwayat/?nik=…: programmes, rosters, referrals and trainings a person appears in."""
+    """/riwayat/: programmes, rosters, referrals and trainings a person appears in.
+
+    The NIK is sent in the body of a POST, never in the URL, so it stays out of access logs,
+    referrers and browser history; every search is logged, found or not.
+    """
 
     route_base = "/riwayat"
     default_view = "search"
@@ -42,15 +46,19 @@ class RecipientHistoryView(BaseView):
     method_permission_name = {"search": "read"}
     base_permissions = ["can_read"]
 
-    @expose("/")
+    @expose("/", methods=["GET", "POST"])
     @has_access
     def search(self) -> Any:
-        nik = "".join((request.args.get("nik") or "").split())
+        nik = "".join((request.form.get("nik") or "").split()) if request.method == "POST" else ""
         problem = render_message(check_nik(nik)) if nik and check_nik(nik) else None
         found = [] if not nik or problem else self._appearances(nik)
-        if found:
-            log_access("search", "riwayat", None, len(found), request.args.get("purpose"))
-        return self.render_template("simpul/history.html", nik=nik, problem=problem, found=found)
+        if nik and not problem:
+            log_access("search", "riwayat", None, len(found))
+        page = make_response(
+            self.render_template("simpul/history.html", nik=nik, masked_nik=mask(nik), problem=problem, found=found)
+        )
+        page.headers["Cache-Control"] = "no-store"
+        return page
 
     def _appearances(self, nik: str) -> list[Appearance]:
         specs = current_app.extensions.get("simpul_specs", {})

@@ -1,4 +1,10 @@
-"""The change-history tab of a record page: audit entries rendered with the form's labels."""
+"""Changes of a record as people read them: the record page's history tab and the audit trail.
+
+Audit entries are keyed by field id; they are shown with the form's labels (retired fields
+keep theirs) and values formatted as on screens. NIK and No. KK stay masked unless the page is
+a logged reveal; values of fields the form no longer knows are masked wherever they hold a
+16-digit number.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from typing import Any
 from flask_babel import gettext
 
 from app.access.audit import record_changes
-from app.access.personal import PERSONAL_TYPES, shown
+from app.access.personal import is_personal, mask, revealing
+from app.access.redaction import redact
 from app.forms_engine.spec import FormSpec
 from app.views.labels import current_lang, format_value
 
@@ -21,32 +28,50 @@ class Change:
     fields: list[tuple[str, Any, Any]]
 
 
+def action_label(action: str) -> str:
+    """Created / Changed / Deleted in the reader's language."""
+    return {"create": gettext("Created"), "update": gettext("Changed"), "delete": gettext("Deleted")}.get(
+        action, action
+    )
+
+
 def change_history(spec: FormSpec, record_id: int) -> list[Change]:
-    """Newest first; retired fields keep their label, personal values stay masked unless revealed."""
-    by_id = {f.id: f for f in spec.fields}
-    actions = {"create": gettext("Created"), "update": gettext("Changed"), "delete": gettext("Deleted")}
-    lang = current_lang()
-    out = []
-    for entry in record_changes(spec.slug, record_id):
-        rows = []
-        for field_id, (before, after) in entry.changes.items():
-            field = by_id.get(field_id)
-            if field is None:
-                rows.append((field_id, before, after))
-                continue
-            label = field.label.get(lang) + (f" ({gettext('retired')})" if field.retired else "")
-            rows.append((label, _value(field, before), _value(field, after)))
-        out.append(
-            Change(entry.at.strftime("%d-%m-%Y %H:%M"), entry.username, actions.get(entry.action, entry.action), rows)
+    """Newest first; personal values masked unless this request is a logged reveal."""
+    return [
+        Change(
+            entry.at.strftime("%d-%m-%Y %H:%M"),
+            entry.username,
+            action_label(entry.action),
+            change_rows(spec, entry.changes, reveal=revealing()),
         )
-    return out
+        for entry in record_changes(spec.slug, record_id)
+    ]
 
 
-def _value(field: Any, value: Any) -> Any:
+def change_rows(spec: FormSpec | None, changes: dict[str, Any], reveal: bool = False) -> list[tuple[str, Any, Any]]:
+    """(label, before, after) for each changed field of one audit entry."""
+    by_id = {f.id: f for f in spec.fields} if spec is not None else {}
+    lang = current_lang()
+    rows = []
+    for field_id, (before, after) in (changes or {}).items():
+        field = by_id.get(field_id)
+        if field is None:
+            rows.append((field_id, _unknown(before), _unknown(after)))
+            continue
+        label = field.label.get(lang) + (f" ({gettext('retired')})" if field.retired else "")
+        rows.append((label, _value(field, before, reveal), _value(field, after, reveal)))
+    return rows
+
+
+def _unknown(value: Any) -> Any:
+    return "" if value is None else redact(str(value))
+
+
+def _value(field: Any, value: Any, reveal: bool) -> Any:
     if value is None:
         return ""
-    if field.type in PERSONAL_TYPES:
-        return shown(value)
+    if is_personal(field):
+        return value if reveal else mask(value)
     if field.type in ("choice", "region", "money", "boolean"):
         try:
             return format_value(field, value)

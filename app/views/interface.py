@@ -19,6 +19,7 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQ
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
 
+from app.access.personal import is_personal, note_search, searched, whole_identity
 from app.access.scope import covers, current_scope, is_scoped, record_region, scope_clause
 from app.forms_engine.fieldtypes import column_name, region_range
 
@@ -49,19 +50,51 @@ class FilterRegionWithin(BaseFilter):
         return query.filter(region_range(field, code))
 
 
+class FilterWholeIdentity(BaseFilter):
+    """The only filter on a NIK / No. KK: the whole number, exactly; each search is logged.
+
+    Partial operators (starts with, contains, not equal, in) would let a user rebuild a masked
+    number digit by digit, so none are offered, to anyone; an incomplete number finds nothing.
+    """
+
+    name = lazy_gettext("Is (whole number)")
+    # Not "eq": FAB maps each arg_name to one filter class process-wide (map_args_filter), and
+    # this one must never stand in for FilterEqual on other columns.
+    arg_name = "whole"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        number = whole_identity(value)
+        if number is None:
+            return query.filter(sa.false())
+        note_search(self.datamodel.spec.slug)
+        return query.filter(getattr(self.model, self.column_name) == number)
+
+
 class FilterAnyText(BaseFilter):
-    """Quick search: any of the form's searchable fields (`search: true`) contains the text."""
+    """Quick search: any of the form's searchable fields (`search: true`) contains the text.
+
+    NIK and No. KK fields match only a whole number, exactly (and the search is logged).
+    """
 
     name = lazy_gettext("Search all searchable fields")
     arg_name = "any"
 
     def apply(self, query: Any, value: Any) -> Any:
         text = str(value or "").strip()
-        columns = [getattr(self.model, name) for name in self.datamodel.search_fields]
-        if not text or not columns:
+        if not text or not self.datamodel.search_fields:
             return query
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return query.filter(sa.or_(*[column.ilike(f"%{escaped}%", escape="\\") for column in columns]))
+        matches = [
+            getattr(self.model, name).ilike(f"%{escaped}%", escape="\\")
+            for name in self.datamodel.search_fields
+            if name not in self.datamodel.personal_columns
+        ]
+        number = whole_identity(text)
+        personal = [name for name in self.datamodel.search_fields if name in self.datamodel.personal_columns]
+        if number is not None and personal:
+            note_search(self.datamodel.spec.slug)
+            matches += [getattr(self.model, name) == number for name in personal]
+        return query.filter(sa.or_(*matches) if matches else sa.false())
 
 
 class FormFilterConverter(SQLAFilterConverter):
@@ -73,6 +106,11 @@ class FormFilterConverter(SQLAFilterConverter):
     )
 
     def convert(self, col_name: str) -> list[BaseFilter] | None:
+        if col_name in self.datamodel.personal_columns:
+            personal: list[BaseFilter] = [FilterWholeIdentity(col_name, self.datamodel)]
+            if col_name == self.datamodel.search_anchor:
+                personal.insert(0, FilterAnyText(col_name, self.datamodel))
+            return personal
         filters = super().convert(col_name)
         if col_name == self.datamodel.search_anchor:
             return [FilterAnyText(col_name, self.datamodel), *(filters or [])]
@@ -97,6 +135,17 @@ class FormInterface(SQLAInterface):
             for f in self.spec.live_fields
             if f.in_search and f.type not in ("reference", "child", "multichoice")
         ]
+        self.personal_columns = frozenset(column_name(f) for f in self.spec.live_fields if is_personal(f))
+        # Columns a list may be sorted by: never a NIK / No. KK (the order would give it away).
+        self.sortable = frozenset(
+            {"id", "created_on", "changed_on"}
+            | {
+                column_name(f)
+                for f in self.spec.live_fields
+                if f.type not in ("child", "multichoice", "file", "photo") and not is_personal(f)
+            }
+            | {f.name for f in self.spec.live_fields if f.type == "reference"}
+        )
         # The quick search hangs off the title field (FAB filters belong to a column).
         self.search_anchor = self.spec.title_field if self.search_fields else None
         self.default_order = order_keys(self.spec)
@@ -188,10 +237,32 @@ class FormInterface(SQLAInterface):
         select_columns: list[str] | None = None,
         outer_default_load: bool = False,
     ) -> tuple[int, list[Any]]:
-        """FAB's query with a cheap count and pages past the middle read in reverse."""
+        """FAB's query with a cheap count and pages past the middle read in reverse.
+
+        An order column the form does not offer falls back to the form's own order.
+        """
         count = self.count(filters)
-        order_column = order_column or "id"
-        order_direction = order_direction or "asc"
+        if order_column not in self.sortable:
+            order_column, order_direction = self.default_order[0]
+        if order_direction not in ("asc", "desc"):
+            order_direction = "asc"
+        count, rows = self._query(
+            count, filters, order_column, order_direction, page, page_size, select_columns, outer_default_load
+        )
+        searched(self.spec.slug, [row.id for row in rows], count)
+        return count, rows
+
+    def _query(
+        self,
+        count: int,
+        filters: Filters | None,
+        order_column: str,
+        order_direction: str,
+        page: int | None,
+        page_size: int | None,
+        select_columns: list[str] | None,
+        outer_default_load: bool,
+    ) -> tuple[int, list[Any]]:
         offset = (page or 0) * (page_size or 0)
         reverse = (
             bool(page_size) and offset > count // 2 and not (select_columns and self.exists_col_to_many(select_columns))
