@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import app_with_forms, login
+from tests.conftest import add_user, app_with_forms, login
 
 SCRIPT = "<script>alert(1)</script>"
 FORM = f"""
@@ -70,6 +70,55 @@ def test_state_changes_without_a_csrf_token_are_refused(app: Any) -> None:
     bearer = {"Authorization": f"Bearer {jwt.json['access_token']}"}
     assert app.test_client().delete(f"/api/v1/catatan/{pk}", headers=bearer).status_code == 200
 
+
+
+def _jwt(app: Any, username: str, password: str = "admin-pass") -> dict[str, str]:
+    response = app.test_client().post(
+        "/api/v1/security/login", json={"username": username, "password": password, "provider": "db"}
+    )
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def _cookie_client_with_a_record(app: Any) -> tuple[Any, int]:
+    """An admin signed in by the session cookie, with CSRF checks on, and one record."""
+    client = app.test_client()
+    login(client)
+    pk = client.post("/api/v1/catatan/", json={"judul": "asli"}).json["id"]
+    app.config["WTF_CSRF_ENABLED"] = True
+    return client, pk
+
+
+def test_a_jwt_call_is_the_jwt_users_even_with_a_session_cookie(app: Any) -> None:
+    add_user(app, "pengamat", "Viewer")
+    client, pk = _cookie_client_with_a_record(app)
+    # the admin's cookie rides along, but the viewer's JWT decides: no edit right
+    response = client.put(f"/api/v1/catatan/{pk}", json={"judul": "diubah"}, headers=_jwt(app, "pengamat"))
+    assert response.status_code == 403
+    assert client.get(f"/api/v1/catatan/{pk}", headers=_jwt(app, "pengamat")).status_code == 403
+    assert client.get(f"/api/v1/catatan/{pk}").json["result"]["judul"] == "asli"
+    # the admin's own JWT needs no CSRF token, and the cookie's session is left as it was
+    response = client.put(f"/api/v1/catatan/{pk}", json={"judul": "diubah"}, headers=_jwt(app, "admin"))
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert client.get(f"/api/v1/catatan/{pk}").json["result"]["judul"] == "diubah"
+
+
+@pytest.mark.parametrize("bearer", ["x", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"])
+def test_a_bogus_bearer_with_a_session_cookie_still_needs_the_csrf_token(app: Any, bearer: str) -> None:
+    client, pk = _cookie_client_with_a_record(app)
+    headers = {"Authorization": f"Bearer {bearer}"}
+    response = client.put(f"/api/v1/catatan/{pk}", json={"judul": "diubah"}, headers=headers)
+    assert response.status_code == 400 and "Formulir sudah kedaluwarsa" in response.json["message"]
+    assert client.delete(f"/api/v1/catatan/{pk}", headers=headers).status_code == 400
+    assert client.get(f"/api/v1/catatan/{pk}").json["result"]["judul"] == "asli"
+
+
+def test_an_api_call_with_neither_cookie_nor_jwt_is_unauthorized(app: Any) -> None:
+    _client, pk = _cookie_client_with_a_record(app)
+    anonymous = app.test_client()
+    assert anonymous.get(f"/api/v1/catatan/{pk}").status_code == 401
+    assert anonymous.put(f"/api/v1/catatan/{pk}", json={"judul": "diubah"}).status_code == 401
+    assert anonymous.post("/api/v1/catatan/", json={"judul": "baru"}).status_code == 401
+    assert anonymous.delete(f"/api/v1/catatan/{pk}").status_code == 401
 
 def test_admin_defined_text_is_escaped_on_every_screen(app: Any) -> None:
     client = app.test_client()
