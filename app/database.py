@@ -1,14 +1,61 @@
-"""Engine set-up that both databases need for correct transactions."""
+"""Engine set-up that both databases need for correct transactions.
+
+SQLite lets one connection write at a time. A transaction that began with a plain (deferred)
+BEGIN, read, and then writes cannot wait for the write lock: SQLite answers "database is
+locked" at once rather than risk a deadlock, however long the busy timeout. So work that
+writes takes the lock up front (BEGIN IMMEDIATE), which does wait; reads stay deferred and,
+with WAL, run beside the writer. What counts as writing: requests with an unsafe HTTP method
+(see `begin_immediately_for_unsafe_methods`) and everything outside a request (commands,
+publishes, jobs), unless `write_intent(False)` says otherwise.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
 
+# Long enough to queue behind a publish that rewrites a big table; a writer that waits this
+# long still fails with "database is locked" rather than hang its worker for ever.
+BUSY_TIMEOUT_MS = 30_000
+
+_write_intent: ContextVar[bool] = ContextVar("simpul_write_intent", default=True)
+# Whether this context holds the write lock. A second connection opened meanwhile (e.g. a cache
+# loading beside the request's session) begins deferred: waiting, it would wait for itself.
+_holding: ContextVar[bool] = ContextVar("simpul_holding_write_lock", default=False)
+_HOLDS_LOCK = "simpul_holds_write_lock"
+
+
+@contextmanager
+def write_intent(writes: bool) -> Iterator[None]:
+    """Within this block, SQLite transactions take the write lock up front (True) or not (False)."""
+    intent, holding = _write_intent.set(writes), _holding.set(False)
+    try:
+        yield
+    finally:
+        _holding.reset(holding)
+        _write_intent.reset(intent)
+
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def begin_immediately_for_unsafe_methods(wsgi_app: WSGIApp, safe_methods: frozenset[str]) -> WSGIApp:
+    """WSGI middleware: a request that may write (POST, PUT, PATCH, DELETE) takes the lock up front."""
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # Set before Flask runs anything: the login loader's first query opens the transaction.
+        with write_intent(environ.get("REQUEST_METHOD", "GET").upper() not in safe_methods):
+            return wsgi_app(environ, start_response)
+
+    return middleware
+
 
 def configure_engine(engine: sa.Engine) -> None:
-    """SQLite: transactional DDL, foreign keys, WAL and a busy timeout for several workers."""
+    """SQLite: transactional DDL, foreign keys, WAL, a busy timeout, writers that lock up front."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -19,14 +66,25 @@ def configure_engine(engine: sa.Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        if _write_intent.get() and not _holding.get():
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits up to the busy timeout for the lock
+            conn.info[_HOLDS_LOCK] = True
+            _holding.set(True)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    @sa.event.listens_for(engine, "commit")
+    @sa.event.listens_for(engine, "rollback")
+    def _end(conn: sa.Connection) -> None:
+        if conn.info.pop(_HOLDS_LOCK, False):
+            _holding.set(False)
 
 
 def dispose_app(app: Any) -> None:
