@@ -117,6 +117,14 @@ class FormFilterConverter(SQLAFilterConverter):
         return filters
 
 
+class FormFilters(Filters):
+    """FAB's filters; a screen filter index that does not exist (`_flt_9_nama`) is ignored."""
+
+    def add_filter_index(self, column_name: str, filter_instance_index: int, value: Any) -> None:
+        if 0 <= filter_instance_index < len(self._all_filters.get(column_name, [])):
+            super().add_filter_index(column_name, filter_instance_index, value)
+
+
 class OutOfScope(PermissionError):
     """A write of a record whose region lies outside the user's working area."""
 
@@ -149,6 +157,11 @@ class FormInterface(SQLAInterface):
         # The quick search hangs off the title field (FAB filters belong to a column).
         self.search_anchor = self.spec.title_field if self.search_fields else None
         self.default_order = order_keys(self.spec)
+
+    def get_filters(self, search_columns: list[str] | None = None, search_filters: Any = None) -> Filters:
+        return FormFilters(
+            self.filter_converter_class, self, search_columns=search_columns or [], search_filters=search_filters
+        )
 
     def apply_filters(self, query: Any, filters: Filters | None) -> Any:
         """The requested filters, always narrowed to the user's region scope."""
