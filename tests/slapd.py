@@ -6,7 +6,9 @@ groupOfNames membership shows as memberOf; the ppolicy module for pwdAccountLock
 /usr/sbin/slapd in the foreground as a child process on two free ports (ldap:// with StartTLS,
 and ldaps://) of 127.0.0.1, which the certificate names, and of 127.0.0.2, which it does not,
 loads the people and groups below with ldapadd, and stops it at the end. `Slapd.stop()` and
-`start()` restart it on the same ports and data; `paused()` freezes it.
+`start()` restart it on the same ports and data; `paused()` freezes it. `left_groups()` and
+`attribute_replaced()` change a person's entry for a block (as an administrator would between two
+sign-ins) and put it back afterwards, since the server is shared by the whole test run.
 
 The password-policy overlay is deliberately not active: a locked account (pwdAccountLockedTime)
 can still bind, so only Simpul's AUTH_LDAP_SEARCH_FILTER keeps it out, and the tests prove that.
@@ -263,6 +265,35 @@ class Slapd:
             if self.process is not None:
                 self.process.send_signal(signal.SIGCONT)
 
+    def modify(self, ldif: str) -> None:
+        """Apply LDIF change records (ldapmodify) as the directory's administrator."""
+        command = ["ldapmodify", "-x", "-H", self.url, "-D", self.admin_dn, "-y", str(_admin_secret(self))]
+        done = subprocess.run(
+            command, input=ldif.encode(), capture_output=True, env={**os.environ, "LDAPNOINIT": "1"}, timeout=10
+        )
+        if done.returncode:
+            raise RuntimeError(f"ldapmodify failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+
+    @contextlib.contextmanager
+    def left_groups(self, person: Person, *groups: str) -> Iterator[None]:
+        """The person out of these groups (cn; default: all of theirs) inside the block."""
+        cns = groups or person.groups
+        self.modify(_membership_ldif(person, cns, "delete"))
+        try:
+            yield
+        finally:
+            self.modify(_membership_ldif(person, cns, "add"))
+
+    @contextlib.contextmanager
+    def attribute_replaced(self, person: Person, attribute: str, *values: str) -> Iterator[None]:
+        """The person's attribute holding these values (none: removed) inside the block."""
+        self.modify(_replace_ldif(person, attribute, values))
+        try:
+            yield
+        finally:
+            loaded = [value for name, value in person_attributes(person) if name.lower() == attribute.lower()]
+            self.modify(_replace_ldif(person, attribute, loaded))
+
     def config(self, **overrides: Any) -> dict[str, Any]:
         """Complete AUTH_LDAP_* settings for this server: search, then bind as the service account."""
         settings: dict[str, Any] = {
@@ -445,21 +476,7 @@ def directory_ldif() -> str:
         [("dn", GROUPS_DN), ("objectClass", "organizationalUnit"), ("ou", "groups")],
     ]
     for person in PEOPLE:
-        entry = [
-            ("dn", person.dn),
-            ("objectClass", "inetOrgPerson"),
-            ("uid", person.uid),
-            ("cn", f"{person.given_name} {person.surname}"),
-            ("givenName", person.given_name),
-            ("sn", person.surname),
-            ("mail", person.mail),
-            ("userPassword", _ssha(person.password)),
-        ]
-        if person.region:
-            entry.append((SCOPE_FIELD, person.region))
-        if person.locked:
-            entry.append(("pwdAccountLockedTime", "000001010000Z"))  # locked for good
-        entries.append(entry)
+        entries.append([("dn", person.dn), *person_attributes(person), ("userPassword", _ssha(person.password))])
     groups = sorted({cn for person in PEOPLE for cn in person.groups})
     for cn in groups:
         members = [person.dn for person in PEOPLE if cn in person.groups]
@@ -471,6 +488,38 @@ def directory_ldif() -> str:
             entry += [("member", dn) for dn in members]
         entries.append(entry)
     return "\n".join("".join(_ldif_line(name, value) for name, value in entry) for entry in entries)
+
+
+def person_attributes(person: Person) -> list[tuple[str, str]]:
+    """The attributes a person's entry is loaded with, but the password."""
+    attributes = [
+        ("objectClass", "inetOrgPerson"),
+        ("uid", person.uid),
+        ("cn", f"{person.given_name} {person.surname}"),
+        ("givenName", person.given_name),
+        ("sn", person.surname),
+        ("mail", person.mail),
+    ]
+    if person.region:
+        attributes.append((SCOPE_FIELD, person.region))
+    if person.locked:
+        attributes.append(("pwdAccountLockedTime", "000001010000Z"))  # locked for good
+    return attributes
+
+
+def _membership_ldif(person: Person, groups: tuple[str, ...], change: str) -> str:
+    """LDIF adding the person to (change="add") or deleting them from ("delete") the groups."""
+    records = []
+    for cn in groups:
+        member = "uniqueMember" if cn in GROUP_OF_UNIQUE_NAMES else "member"
+        change_lines = f"changetype: modify\n{change}: {member}\n"
+        records.append(_ldif_line("dn", group_dn(cn)) + change_lines + _ldif_line(member, person.dn))
+    return "\n".join(records)
+
+
+def _replace_ldif(person: Person, attribute: str, values: tuple[str, ...] | list[str]) -> str:
+    lines = "".join(_ldif_line(attribute, value) for value in values)
+    return _ldif_line("dn", person.dn) + f"changetype: modify\nreplace: {attribute}\n{lines}-\n"
 
 
 def _ldif_line(name: str, value: str) -> str:
@@ -486,11 +535,17 @@ def _ssha(password: str) -> str:
     return "{SSHA}" + base64.b64encode(digest + salt).decode()
 
 
-def _load(slapd: Slapd, ldif: Path) -> None:
+def _admin_secret(slapd: Slapd) -> Path:
+    """The administrator's password in a file only we can read, for the ldap-utils' -y."""
     secret = slapd.workdir / "admin.secret"
-    secret.write_text(slapd.admin_password)
-    secret.chmod(0o600)
-    command = ["ldapadd", "-x", "-H", slapd.url, "-D", slapd.admin_dn, "-y", str(secret), "-f", str(ldif)]
+    if not secret.exists():
+        secret.touch(mode=0o600)
+        secret.write_text(slapd.admin_password)
+    return secret
+
+
+def _load(slapd: Slapd, ldif: Path) -> None:
+    command = ["ldapadd", "-x", "-H", slapd.url, "-D", slapd.admin_dn, "-y", str(_admin_secret(slapd)), "-f", str(ldif)]
     done = subprocess.run(command, capture_output=True, env={**os.environ, "LDAPNOINIT": "1"})
     if done.returncode:
         raise RuntimeError(f"ldapadd failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
@@ -511,7 +566,7 @@ def _check_installed() -> None:
     missing = [str(SLAPD)] if not SLAPD.exists() else []
     missing += [f"{MODULE_DIR}/{name}.la" for name in MODULES if not (MODULE_DIR / f"{name}.la").exists()]
     missing += [f"{SCHEMA_DIR}/{name}.schema" for name in SCHEMAS if not (SCHEMA_DIR / f"{name}.schema").exists()]
-    missing += [tool for tool in ("ldapadd", "openssl") if shutil.which(tool) is None]
+    missing += [tool for tool in ("ldapadd", "ldapmodify", "openssl") if shutil.which(tool) is None]
     if missing:
         raise SlapdMissing(
             f"OpenLDAP is not installed (missing {', '.join(missing)}; apt-get install slapd ldap-utils openssl)"

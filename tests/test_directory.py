@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from app.access.directory import DirectoryAccount, DirectoryUnavailable, authenticate, normalize_region_code
+from app.access.directory import (
+    AccountExcluded,
+    DirectoryAccount,
+    DirectoryUnavailable,
+    authenticate,
+    normalize_region_code,
+)
 from tests.postgres import free_port
 from tests.slapd import (
     ADMIN,
@@ -159,10 +165,25 @@ def test_locked_account_is_refused_in_both_modes(slapd: Slapd) -> None:
     # The server itself still lets the locked account bind: only the search filter keeps it out.
     assert whoami(slapd, LOCKED.dn, LOCKED.password).returncode == 0
 
-    assert authenticate(slapd.config(), LOCKED.uid, LOCKED.password) is None
-    assert authenticate(direct_bind(slapd, OU_DINAS), LOCKED.uid, LOCKED.password) is None
+    for settings in (slapd.config(), direct_bind(slapd, OU_DINAS)):
+        # With the right password it is told apart from a wrong one; with a wrong one it is not.
+        with pytest.raises(AccountExcluded, match="AUTH_LDAP_SEARCH_FILTER") as excluded:
+            authenticate(settings, LOCKED.uid, LOCKED.password)
+        assert excluded.value.dn == LOCKED.dn
+        assert authenticate(settings, LOCKED.uid, LOCKED.password + "x") is None
     # Without the filter it would have been let in.
     assert authenticate(slapd.config(AUTH_LDAP_SEARCH_FILTER=""), LOCKED.uid, LOCKED.password) is not None
+
+
+def test_an_account_locked_between_two_sign_ins_is_excluded(slapd: Slapd) -> None:
+    assert authenticate(slapd.config(), VIEWER.uid, VIEWER.password) is not None
+    with slapd.attribute_replaced(VIEWER, "pwdAccountLockedTime", "000001010000Z"):
+        for settings in (slapd.config(), direct_bind(slapd, OU_DINAS)):
+            with pytest.raises(AccountExcluded):
+                authenticate(settings, VIEWER.uid, VIEWER.password)
+            assert authenticate(settings, VIEWER.uid, "Vina#Salah1") is None
+            assert authenticate(settings, "siti.tidakada", VIEWER.password) is None
+    assert authenticate(slapd.config(), VIEWER.uid, VIEWER.password) is not None
 
 
 def test_a_name_matching_several_entries_is_refused(slapd: Slapd) -> None:
@@ -449,7 +470,8 @@ def test_passwords_never_reach_the_log(slapd: Slapd, caplog: pytest.LogCaptureFi
     caplog.set_level(logging.DEBUG)
     authenticate(slapd.config(), ADMIN.uid, ADMIN.password)
     authenticate(slapd.config(), ADMIN.uid, "Salah#Sandi99")
-    authenticate(slapd.config(), LOCKED.uid, LOCKED.password)
+    with pytest.raises(AccountExcluded):
+        authenticate(slapd.config(), LOCKED.uid, LOCKED.password)
     with pytest.raises(DirectoryUnavailable):
         authenticate(slapd.config(AUTH_LDAP_BIND_PASSWORD="Salah#Layanan99"), ADMIN.uid, ADMIN.password)
 

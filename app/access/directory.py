@@ -16,6 +16,9 @@ Two ways to find the person:
   the own entry with the same filter, so accounts excluded by AUTH_LDAP_SEARCH_FILTER (disabled,
   locked) are refused either way.
 
+An account the filter excludes is told apart from a wrong password (AccountExcluded) only once
+its password was accepted by a bind, so the answer tells nothing to someone guessing names.
+
 Several servers (AUTH_LDAP_SERVER as a list or a space-separated string) are tried in order, the
 first that answers serves the whole sign-in. ldap3's own ServerPool is not used: a pool checking
 for active servers sleeps POOLING_LOOP_TIMEOUT (10 s, process-wide) after a failed round. Every
@@ -87,6 +90,14 @@ class DirectoryAccount:
     scope: str | None  # region code "63.09.01" / "63.09.01.2001" from the directory, or None
 
 
+class AccountExcluded(Exception):
+    """The password is right, but the entry does not match AUTH_LDAP_SEARCH_FILTER (disabled, locked, …)."""
+
+    def __init__(self, dn: str) -> None:
+        super().__init__(f"{dn} does not match AUTH_LDAP_SEARCH_FILTER")
+        self.dn = dn
+
+
 class DirectoryUnavailable(Exception):
     """The directory could not be reached or answered (connection refused, timeout, TLS failure,
     server down mid-operation, service-account bind refused, unusable LDAP settings)."""
@@ -99,10 +110,10 @@ class _ServerFailed(Exception):
 def authenticate(config: Mapping[str, Any], username: str, password: str) -> DirectoryAccount | None:
     """The directory's account for username/password, or None.
 
-    None: unknown user, wrong password, empty username or password, several entries for the
-    name, or an account excluded by AUTH_LDAP_SEARCH_FILTER (e.g. disabled). Raises
-    DirectoryUnavailable when the directory can't be used. Never hangs: every network operation
-    has a timeout (AUTH_LDAP_TIMEOUT seconds, default 5).
+    None: unknown user, wrong password, empty username or password, or several entries for the
+    name. Raises AccountExcluded when the password is right but AUTH_LDAP_SEARCH_FILTER excludes
+    the account (e.g. disabled), DirectoryUnavailable when the directory can't be used. Never
+    hangs: every network operation has a timeout (AUTH_LDAP_TIMEOUT seconds, default 5).
     """
     name = _clean_username(username)
     if name is None or not isinstance(password, str) or not password:
@@ -121,6 +132,11 @@ def authenticate(config: Mapping[str, Any], username: str, password: str) -> Dir
     reason = "; ".join(failures) or "no LDAP server configured"
     log.error("LDAP directory unavailable: no configured server answered")
     raise DirectoryUnavailable(f"LDAP directory unavailable ({reason})")
+
+
+def gives_scope(config: Mapping[str, Any]) -> bool:
+    """Whether the settings take working areas from the directory (AUTH_LDAP_SCOPE_FIELD or _MAPPING)."""
+    return bool(_field(config, "AUTH_LDAP_SCOPE_FIELD", None) or config.get("AUTH_LDAP_SCOPE_MAPPING"))
 
 
 def normalize_region_code(value: Any) -> str | None:
@@ -256,8 +272,10 @@ class _Settings:
             return self.username_format % escape_rdn(username)
         return f"{username}@{self.append_domain}"
 
-    def user_filter(self, username: str) -> str:
-        return f"(&({self.uid_field}={escape_filter_chars(username)}){self.search_filter})"
+    def user_filter(self, username: str, filtered: bool = True) -> str:
+        """The search for username's entry, with AUTH_LDAP_SEARCH_FILTER unless filtered is False."""
+        extra = self.search_filter if filtered else ""
+        return f"(&({self.uid_field}={escape_filter_chars(username)}){extra})"
 
     def attributes(self) -> list[str]:
         wanted = [
@@ -385,24 +403,28 @@ def _authenticate_on(server: _Server, settings: _Settings, username: str, passwo
                     raise DirectoryUnavailable(
                         f"LDAP service account bind refused ({_describe(result)}); check AUTH_LDAP_BIND_USER/AUTH_LDAP_BIND_PASSWORD"
                     )
-                entry = _find_person(conn, settings, username)
+                entry, excluded = _find_person(conn, settings, username)
                 if entry is None:
                     return None
                 with _session(server, entry.dn, password) as (_user_conn, user_result):
                     if not _bind_accepted(user_result, entry.dn):
                         return None
+                if excluded:
+                    raise _excluded(username, entry)
                 groups = _groups_of(conn, settings, entry)
         else:
             bind_name = settings.bind_name(username)
             with _session(server, bind_name, password) as (conn, result):
                 if not _bind_accepted(result, bind_name):
                     return None
-                entry = _find_person(conn, settings, username)
+                entry, excluded = _find_person(conn, settings, username)
                 if entry is None:
                     return None
                 if settings.username_format and _dn_key(entry.dn) != _dn_key(bind_name):
                     log.info("LDAP: %r bound as %s but the search found %s; refused", username, bind_name, entry.dn)
                     return None
+                if excluded:
+                    raise _excluded(username, entry)
                 groups = _groups_of(conn, settings, entry)
     except (
         ldap_errors.LDAPCommunicationError,
@@ -467,11 +489,32 @@ def _bind_accepted(result: dict[str, Any], who: str) -> bool:
     raise DirectoryUnavailable(f"LDAP bind failed ({_describe(result)})")
 
 
-def _find_person(conn: ldap3.Connection, settings: _Settings, username: str) -> _Entry | None:
-    """The one entry for username that passes AUTH_LDAP_SEARCH_FILTER, or None."""
+def _find_person(conn: ldap3.Connection, settings: _Settings, username: str) -> tuple[_Entry | None, bool]:
+    """The one entry for username, and whether AUTH_LDAP_SEARCH_FILTER excludes it; (None, False): none.
+
+    The entry that passes the filter, else the one entry of that name without the filter, so
+    that a right password on an excluded account can be answered as such after its bind.
+    """
+    entry = _search_person(conn, settings, username, filtered=True)
+    if entry is None and settings.search_filter:
+        entry = _search_person(conn, settings, username, filtered=False)
+        if entry is not None:
+            return entry, True
+    if entry is None:
+        log.info("LDAP: no entry for %r under %s", username, settings.search_base)
+    return entry, False
+
+
+def _excluded(username: str, entry: _Entry) -> AccountExcluded:
+    log.warning("LDAP: %r (%s) gave the right password but does not match AUTH_LDAP_SEARCH_FILTER", username, entry.dn)
+    return AccountExcluded(entry.dn)
+
+
+def _search_person(conn: ldap3.Connection, settings: _Settings, username: str, filtered: bool) -> _Entry | None:
+    """The one entry for username (with or without AUTH_LDAP_SEARCH_FILTER), or None."""
     conn.search(
         settings.search_base,
-        settings.user_filter(username),
+        settings.user_filter(username, filtered),
         search_scope=ldap3.SUBTREE,
         attributes=settings.attributes(),
         size_limit=2,
@@ -484,13 +527,9 @@ def _find_person(conn: ldap3.Connection, settings: _Settings, username: str) -> 
         return None
     _check_search(result, "AUTH_LDAP_SEARCH", settings.search_base)
     entries = _entries(conn)
-    if len(entries) != 1:
-        if entries:
-            log.warning("LDAP: %r matches %d entries under %s; refused", username, len(entries), settings.search_base)
-        else:
-            log.info("LDAP: no entry for %r under %s matching the search filter", username, settings.search_base)
-        return None
-    return entries[0]
+    if len(entries) > 1:
+        log.warning("LDAP: %r matches %d entries under %s; refused", username, len(entries), settings.search_base)
+    return entries[0] if len(entries) == 1 else None
 
 
 def _groups_of(conn: ldap3.Connection, settings: _Settings, entry: _Entry) -> list[str]:
