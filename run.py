@@ -45,10 +45,8 @@ def main() -> None:
             setup(publish_forms=True)
     host, port, workers = app.config["HOST"], app.config["PORT"], app.config["WORKERS"]
     print(f"Simpul is serving on http://{host}:{port} ({workers} workers)", flush=True)
-    from app.access.redaction import gunicorn_logger_class
-
     options = {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 120}
-    Server({**options, "logger_class": gunicorn_logger_class()}).run()  # no full NIK in any log line
+    Server({**options, "logger_class": "app.access.redaction.GunicornLogger"}).run()  # no full NIK in a log line
 
 
 if __name__ == "__main__":

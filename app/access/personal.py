@@ -29,11 +29,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.access.login_guard import client_address
 from app.core_model import CoreModel
 from app.extensions import db
+from app.forms_engine.identity import PERSONAL_TYPES, mask
 from app.forms_engine.messages import N_
 
 log = logging.getLogger(__name__)
 
-PERSONAL_TYPES = frozenset({"nik", "kk"})
 IDENTITY_DIGITS = 16  # NIK and No. KK
 _WHOLE_IDENTITY = re.compile(r"\d{16}", re.ASCII)
 
@@ -55,16 +55,6 @@ class AccessLogEntry(CoreModel):
 
     def __repr__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.form}"
-
-
-def mask(value: Any) -> Any:
-    """6309********0001: the region and the serial stay, the birth date and the rest do not."""
-    if not value:
-        return value
-    text = str(value)
-    if len(text) <= 8:
-        return "*" * len(text)
-    return text[:4] + "*" * (len(text) - 8) + text[-4:]
 
 
 def is_personal(field: Any) -> bool:

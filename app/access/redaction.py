@@ -11,9 +11,12 @@ import logging
 import re
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 from app.access.personal import mask
 
-_IDENTITY = re.compile(r"(?<!\d)\d{16}(?!\d)")
+# Sixteen digits not inside a longer number; in URLs a percent-escape (%27…) may stand just before.
+_IDENTITY = re.compile(r"(?:(?<=%[0-9A-Fa-f]{2})|(?<!\d))\d{16}(?!\d)")
 LOGGERS = ("", "gunicorn.access", "gunicorn.error", "werkzeug", "flask.app", "sqlalchemy.engine")
 
 
@@ -54,13 +57,9 @@ def install(*loggers: Any) -> None:
                 holder.addFilter(_FILTER)
 
 
-def gunicorn_logger_class() -> type:
-    """gunicorn's logger with the filter on its access and error logs (run.py's `logger_class`)."""
-    from gunicorn.glogging import Logger
+class GunicornLogger(Logger):
+    """gunicorn's logger with the filter on its access and error logs (`--logger-class`)."""
 
-    class RedactingLogger(Logger):
-        def setup(self, cfg: Any) -> None:
-            super().setup(cfg)
-            install(self.access_log, self.error_log)
-
-    return RedactingLogger
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        install(self.access_log, self.error_log)

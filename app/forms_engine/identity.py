@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
+from typing import Any
 
 from .messages import N_, Message
 
-_DIGITS16 = re.compile(r"^\d{16}$")
+# ASCII only: Python's \d also matches full-width and Arabic-Indic digits, which would store one
+# number in several spellings and slip past unique checks. Callers convert with ascii_digits first.
+_DIGITS16 = re.compile(r"[0-9]{16}\Z")
+
+
+def ascii_digits(text: str) -> str:
+    """Text with every Unicode decimal digit (full-width ６, Arabic-Indic ٦, …) written as ASCII."""
+    if text.isascii():
+        return text
+    return "".join(str(d) if (d := unicodedata.decimal(ch, None)) is not None else ch for ch in text)
 
 
 def _birth_date(day: int, month: int, yy: int, today: date) -> date | None:
@@ -42,7 +53,7 @@ def check_nik(value: str, today: date | None = None) -> Message | None:
     return None
 
 
-_DIGITS18 = re.compile(r"^\d{18}$")
+_DIGITS18 = re.compile(r"[0-9]{18}\Z")
 
 
 def _real_date(year: int, month: int, day: int) -> bool:
@@ -88,7 +99,7 @@ _PHONE_CHARS = re.compile(r"[\s\-().]")
 
 def normalise_phone(value: str) -> str | None:
     """Return an Indonesian phone number as +62…, or None when it is not one."""
-    digits = _PHONE_CHARS.sub("", value)
+    digits = _PHONE_CHARS.sub("", ascii_digits(value))
     if digits.startswith("+62"):
         rest = digits[3:]
     elif digits.startswith("62"):
@@ -97,6 +108,21 @@ def normalise_phone(value: str) -> str | None:
         rest = digits[1:]
     else:
         return None
-    if not rest.isdigit() or not 8 <= len(rest) <= 13 or rest.startswith("0"):
+    if not (rest.isascii() and rest.isdigit()) or not 8 <= len(rest) <= 13 or rest.startswith("0"):
         return None
     return "+62" + rest
+
+
+# Field types whose values are personal data (UU 27/2022): masked wherever they are shown, even
+# as a record's title; app/access/personal.py decides who may see them in full.
+PERSONAL_TYPES = frozenset({"nik", "kk"})
+
+
+def mask(value: Any) -> Any:
+    """6309********0001: the region and the serial stay, the birth date and the rest do not."""
+    if not value:
+        return value
+    text = str(value)
+    if len(text) <= 8:
+        return "*" * len(text)
+    return text[:4] + "*" * (len(text) - 8) + text[-4:]

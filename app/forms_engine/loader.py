@@ -1,22 +1,20 @@
 """Read and validate form definitions (YAML or already-parsed data) into FormSpecs.
 
-Every problem is reported with its location: `forms/x.yaml: fields[3].type: …`.
-All problems of a file are collected, not just the first one.
+Every problem is reported with its location: `forms/x.yaml: fields[3].type: … (line 12)`.
+Three stages, each refusing what the next could not handle: yamlsource.py reads the bytes
+(bounded, duplicate keys refused), shapes.py checks the shape of every key, and this module
+checks their meaning and the limits of the databases (limits.py). All problems of a stage
+are collected, not just the first one; a definition with shape problems is not read further.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-
-import yaml
-from sqlalchemy.dialects.postgresql.base import RESERVED_WORDS as PG_RESERVED
-from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
-from sqlalchemy.sql.compiler import RESERVED_WORDS as ANSI_RESERVED
 
 from .fieldtypes import (
     CONVERTIBLE,
@@ -26,50 +24,24 @@ from .fieldtypes import (
     REGION_CODE,
     REGION_LEVELS,
     Invalid,
+    check,
     column_name,
     convert,
+    region_within,
 )
-from .messages import N_, Message
+from .limits import MAX_CHOICE_VALUE, MAX_NAME, MAX_PRECISION, MAX_ROLE_NAME, MAX_VARCHAR
+from .messages import N_, Message, shown
+from .names import field_name_problem, is_name, name_problem
+from .patterns import pattern_problem
 from .rules import check_targets, parse_rule
-from .spec import Choice, FieldSpec, FormSpec, GridSpec, RuleSpec, Text
+from .shapes import FORM, conform
+from .spec import Choice, FieldSpec, FormSpec, GridSpec, RuleSpec, Text, join_path, line_of
+from .tables import MAX_IDENTIFIER
+from .yamlsource import YamlProblem, read_yaml
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-MAX_NAME = 40
-SQL_KEYWORDS = frozenset(w.lower() for w in PG_RESERVED | ANSI_RESERVED | SQLiteIdentifierPreparer.reserved_words)
-SYSTEM_COLUMNS = frozenset(
-    {
-        "id",
-        "created_on",
-        "created_by_fk",
-        "created_by",
-        "changed_on",
-        "changed_by_fk",
-        "changed_by",
-        "region_code",
-        "parent_id",
-        "parent",
-    }
-)
 # "reveal": may see NIK and No. KK unmasked (each time logged, app/access/personal.py).
 ACTIONS = ("view", "add", "edit", "delete", "reveal")
-FORM_KEYS = frozenset(
-    {
-        "form",
-        "title",
-        "description",
-        "category",
-        "icon",
-        "title_field",
-        "order_by",
-        "unique_together",
-        "region_field",
-        "permissions",
-        "fields",
-        "rules",
-        "singleton",
-        "grid",
-    }
-)
+FORM_KEYS = frozenset(FORM.known)
 FIELD_KEYS = frozenset(
     {
         "name",
@@ -88,20 +60,29 @@ FIELD_KEYS = frozenset(
     }
 )
 ORDER_SYSTEM = ("id", "created_on", "changed_on")
+NOT_A_COLUMN = ("child", "multichoice")  # no ordering, grouping, naming or index by these
+EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 
 
 @dataclass(frozen=True)
 class DefinitionError:
-    """One located problem in a definition."""
+    """One located problem in a definition: file, path inside it, and line where known."""
 
     source: str
     path: str
     message: Message
+    line: int | None = None
+    column: int | None = None
 
     def render(self, gettext: Any = None, lang: str = "en") -> str:
-        """`source: path: problem`, as shown by `forms check`."""
-        where = f"{self.source}: {self.path}: " if self.path else f"{self.source}: "
-        return where + self.message.render(gettext, lang)
+        """`source: path: problem (line N)`, or `source: line N, column M: problem` without a path."""
+        text = N_("line %(line)s, column %(column)s") if self.column else N_("line %(line)s")
+        line = Message(text, {"line": self.line, "column": self.column}).render(gettext, lang)
+        if not self.path:
+            where = f"{self.source}: {line}: " if self.line is not None else f"{self.source}: "
+            return where + self.message.render(gettext, lang)
+        at = f" ({line})" if self.line is not None else ""
+        return f"{self.source}: {self.path}: " + self.message.render(gettext, lang) + at
 
     def __str__(self) -> str:
         return self.render()
@@ -115,113 +96,111 @@ class DefinitionErrors(Exception):
         self.errors = errors
 
 
+def located(spec: FormSpec, path: str, message: Message) -> DefinitionError:
+    """A problem at `path` of a loaded definition, with its line when the spec came from a file."""
+    return DefinitionError(spec.source, path, message, spec.line(path))
+
+
 class _Reader:
     """Walks one definition, collecting located errors."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, lines: Mapping[str, int]) -> None:
         self.source = source
+        self.lines = lines
         self.errors: list[DefinitionError] = []
 
     def error(self, path: str, text: str, **params: Any) -> None:
-        self.errors.append(DefinitionError(self.source, path, Message(text, params)))
+        self.add(path, Message(text, params))
 
-    def keys(self, data: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
+    def add(self, path: str, message: Message) -> None:
+        self.errors.append(DefinitionError(self.source, path, message, line_of(self.lines, path)))
+
+    def keys(self, data: Mapping[Any, Any], allowed: Iterable[str], path: str) -> None:
         allowed = frozenset(allowed)
         for key in data:
             if key not in allowed:
                 self.error(
-                    _join(path, str(key)),
+                    join_path(path, key),
                     N_("unknown key '%(key)s'; expected one of %(expected)s"),
-                    key=key,
+                    key=shown(key),
                     expected=", ".join(sorted(allowed)),
                 )
 
-    def text(self, value: Any, path: str, required: bool = True) -> Text | None:
-        if value is None:
-            if required:
-                self.error(path, N_("is required"))
-            return None
-        if isinstance(value, str) and value.strip():
-            return Text(value.strip())
+    def text(self, value: str | Mapping[str, str] | None, path: str, required: bool = True) -> Text | None:
         if isinstance(value, Mapping):
             self.keys(value, ("id", "en"), path)
-            text_id, text_en = value.get("id"), value.get("en", "")
-            if not isinstance(text_id, str) or not text_id.strip():
-                self.error(_join(path, "id"), N_("the Bahasa Indonesia text is required"))
+            text_id = value.get("id", "").strip()
+            if not text_id:
+                self.error(join_path(path, "id"), N_("the Bahasa Indonesia text is required"))
                 return None
-            if not isinstance(text_en, str):
-                self.error(_join(path, "en"), N_("must be text"))
-                text_en = ""
-            return Text(text_id.strip(), text_en.strip())
-        self.error(path, N_("must be text or a mapping with 'id' and 'en'"))
+            return Text(text_id, value.get("en", "").strip())
+        if value is not None and value.strip():
+            return Text(value.strip())
+        if required:
+            self.error(path, N_("is required"))
         return None
 
-    def name(self, value: Any, path: str, what: str = "name") -> str | None:
-        if not isinstance(value, str) or not value:
+    def name(self, value: str | None, path: str, problem_of: Callable[[str], Message | None]) -> str | None:
+        """A name that `problem_of` finds nothing wrong with, or None after reporting why not."""
+        if not value:
             self.error(path, N_("is required"))
             return None
-        if not NAME_RE.match(value):
-            self.error(path, N_("'%(name)s' must start with a letter and use only a-z, 0-9 and _"), name=value)
-            return None
-        if len(value) > MAX_NAME:
-            self.error(path, N_("'%(name)s' is longer than %(n)s characters"), name=value, n=MAX_NAME)
-            return None
-        if value in SQL_KEYWORDS:
-            self.error(path, N_("'%(name)s' is an SQL keyword; choose another %(what)s"), name=value, what=what)
-            return None
-        if "__" in value:
-            self.error(path, N_("'%(name)s' may not contain a double underscore"), name=value)
+        problem = problem_of(value)
+        if problem is not None:
+            self.add(path, problem)
             return None
         return value
 
-    def flag(self, data: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
-        value = data.get(key, default)
-        if not isinstance(value, bool):
-            self.error(_join(path, key), N_("must be true or false"))
-            return default
-        return value
-
-    def integer(self, data: Mapping[str, Any], key: str, path: str) -> int | None:
+    def natural(self, data: Mapping[str, Any], key: str, path: str, largest: int, lowest: int = 0) -> int | None:
+        """A whole number from `lowest` to `largest`, or None (absent, or reported)."""
         value = data.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.error(_join(path, key), N_("must be a whole number of 0 or more"))
+        if value is not None and not lowest <= value <= largest:
+            self.error(
+                join_path(path, key), N_("must be a whole number from %(min)s to %(max)s"), min=lowest, max=largest
+            )
             return None
         return value
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+def _form_name_problem(value: str) -> Message | None:
+    return name_problem(value, N_("form name"))
 
 
-def parse_definition(data: Any, source: str) -> FormSpec:
-    """Validate one definition (parsed YAML) and return its spec, or raise DefinitionErrors."""
-    reader = _Reader(source)
-    spec = _parse_form(reader, data, "", parent=None)
+def parse_definition(data: Any, source: str, lines: Mapping[str, int] | None = None) -> FormSpec:
+    """Validate one definition (parsed YAML) and return its spec, or raise DefinitionErrors.
+
+    `lines` (path -> line, from a file) puts the line in every error and in the spec.
+    """
+    reader = _Reader(source, lines or {})
+    if data is None:
+        reader.error("", N_("is empty"))
+        raise DefinitionErrors(reader.errors)
+    clean = conform(FORM, data, "", reader.error)
+    if reader.errors:  # not read further: every key is assumed to have its shape from here on
+        raise DefinitionErrors(reader.errors)
+    spec = _parse_form(reader, clean, "", parent=None)
     if reader.errors or spec is None:
         raise DefinitionErrors(reader.errors or [DefinitionError(source, "", Message(N_("is empty")))])
-    return spec
+    return replace(spec, lines=dict(lines or {}))
 
 
-def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug: str | None = None) -> FormSpec | None:
-    if not isinstance(data, Mapping):
-        reader.error(path, N_("a form definition must be a mapping"))
-        return None
+def _parse_form(
+    reader: _Reader, data: Mapping[str, Any], path: str, parent: str | None, slug: str | None = None
+) -> FormSpec | None:
     allowed = FORM_KEYS if parent is None else FIELD_TYPES["child"].options | {"fields"}
     if parent is None:
         reader.keys(data, allowed, path)
-        slug = reader.name(data.get("form"), _join(path, "form"), "form name")
-        title = reader.text(data.get("title"), _join(path, "title"))
+        slug = reader.name(data.get("form"), join_path(path, "form"), _form_name_problem)
+        title = reader.text(data.get("title"), join_path(path, "title"))
     else:
         title = None
     raw_fields = data.get("fields")
-    if not isinstance(raw_fields, list) or not raw_fields:
-        reader.error(_join(path, "fields"), N_("must be a non-empty list of fields"))
+    if not raw_fields:
+        reader.error(join_path(path, "fields"), N_("must be a non-empty list of fields"))
         raw_fields = []
     indexed: list[tuple[int, FieldSpec]] = []
     for index, raw in enumerate(raw_fields):
-        spec = _parse_field(reader, raw, _join(path, f"fields[{index}]"), slug or "", nested=parent is not None)
+        spec = _parse_field(reader, raw, f"{join_path(path, 'fields')}[{index}]", slug or "", nested=parent is not None)
         if spec is not None:
             indexed.append((index, spec))
     _check_unique_names(reader, indexed, path)
@@ -230,37 +209,45 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
 
     title_field = data.get("title_field")
     if title_field is not None and title_field not in live:
-        reader.error(_join(path, "title_field"), N_("'%(name)s' is not a field of this form"), name=title_field)
+        reader.error(
+            join_path(path, "title_field"), N_("'%(name)s' is not a field of this form"), name=shown(title_field)
+        )
+        title_field = None
+    elif title_field is not None and live[title_field].type in NOT_A_COLUMN:
+        reader.error(join_path(path, "title_field"), N_("records cannot be named by '%(name)s'"), name=title_field)
         title_field = None
     if title_field is None:
-        title_field = next((f.name for f in fields if not f.retired and f.type in ("text", "nik", "email")), None)
+        # A NIK would only be shown masked: records are named by text or e-mail by default.
+        title_field = next((f.name for f in fields if not f.retired and f.type in ("text", "email")), None)
 
-    order_by = _parse_order(reader, data.get("order_by"), _join(path, "order_by"), live)
-    unique_together = _parse_unique_together(reader, data.get("unique_together"), _join(path, "unique_together"), live)
+    order_by = _parse_order(reader, data.get("order_by"), join_path(path, "order_by"), live)
+    unique_together = _parse_unique_together(
+        reader, data.get("unique_together"), join_path(path, "unique_together"), live
+    )
 
     region_field = data.get("region_field") if parent is None else None
     if region_field is False:  # a shared list: its region fields describe, they do not scope
         region_field = None
     elif region_field is not None:
-        target = live.get(region_field)
+        target = live.get(region_field) if isinstance(region_field, str) else None
         # A region field, or a reference: the record then belongs to the referenced record's region.
         if target is None or target.type not in ("region", "reference"):
             reader.error(
-                _join(path, "region_field"),
+                join_path(path, "region_field"),
                 N_("'%(name)s' is neither a region nor a reference field of this form"),
-                name=region_field,
+                name=shown(region_field),
             )
             region_field = None
     elif parent is None:
         region_field = next((f.name for f in fields if not f.retired and f.type == "region"), None)
 
     permissions = (
-        _parse_permissions(reader, data.get("permissions"), _join(path, "permissions")) if parent is None else {}
+        _parse_permissions(reader, data.get("permissions"), join_path(path, "permissions")) if parent is None else {}
     )
-    rules = _parse_rules(reader, data.get("rules"), _join(path, "rules"), live) if parent is None else ()
+    rules = _parse_rules(reader, data.get("rules"), join_path(path, "rules"), live) if parent is None else ()
     icon = data.get("icon", "fa-table")
-    if not isinstance(icon, str) or not re.fullmatch(r"fa-[a-z0-9-]+", icon):
-        reader.error(_join(path, "icon"), N_("must be a Font Awesome icon name such as fa-table"))
+    if not re.fullmatch(r"fa-[a-z0-9-]{1,60}", icon):
+        reader.error(join_path(path, "icon"), N_("must be a Font Awesome icon name such as fa-table"))
         icon = "fa-table"
     if slug is None or (parent is None and title is None):
         return None
@@ -268,8 +255,10 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
         slug=slug,
         title=title or Text(slug),
         fields=tuple(fields),
-        category=reader.text(data.get("category"), _join(path, "category"), required=False) if parent is None else None,
-        description=reader.text(data.get("description"), _join(path, "description"), required=False)
+        category=reader.text(data.get("category"), join_path(path, "category"), required=False)
+        if parent is None
+        else None,
+        description=reader.text(data.get("description"), join_path(path, "description"), required=False)
         if parent is None
         else None,
         icon=icon,
@@ -279,47 +268,45 @@ def _parse_form(reader: _Reader, data: Any, path: str, parent: str | None, slug:
         region_field=region_field,
         permissions=permissions,
         rules=rules,
-        singleton=reader.flag(data, "singleton", path, False) if parent is None else False,
-        grid=_parse_grid(reader, data.get("grid"), _join(path, "grid"), live) if parent is None else None,
+        singleton=data.get("singleton", False) if parent is None else False,
+        grid=_parse_grid(reader, data.get("grid"), join_path(path, "grid"), live) if parent is None else None,
         parent=parent,
         source=reader.source,
     )
 
 
-def _parse_grid(reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]) -> GridSpec | None:
+def _parse_grid(
+    reader: _Reader, value: Mapping[str, Any] | None, path: str, live: Mapping[str, FieldSpec]
+) -> GridSpec | None:
     if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        reader.error(path, N_("must be a mapping with rows, group, key and cell"))
         return None
     reader.keys(value, ("rows", "group", "key", "cell", "extra"), path)
     wanted = {"rows": ("reference",), "key": (), "cell": ("choice",)}
     for key, types in wanted.items():
         name = value.get(key)
         if name not in live:
-            reader.error(_join(path, key), N_("'%(name)s' is not a field of this form"), name=name)
+            reader.error(join_path(path, key), N_("'%(name)s' is not a field of this form"), name=shown(name))
         elif types and live[name].type not in types:
             reader.error(
-                _join(path, key),
+                join_path(path, key),
                 N_("'%(name)s' must be a field of type %(types)s"),
                 name=name,
                 types=" or ".join(types),
             )
-    extra = value.get("extra") or []
-    for name in extra if isinstance(extra, list) else [extra]:
+    extra = value.get("extra", [])
+    for name in extra:
         if name not in live:
-            reader.error(_join(path, "extra"), N_("'%(name)s' is not a field of this form"), name=name)
-    if not isinstance(value.get("group"), str):
-        reader.error(_join(path, "group"), N_("must name a field of the referenced form"))
+            reader.error(join_path(path, "extra"), N_("'%(name)s' is not a field of this form"), name=shown(name))
+    if "group" not in value:
+        reader.error(join_path(path, "group"), N_("must name a field of the referenced form"))
         return None
     return GridSpec(str(value.get("rows")), value["group"], str(value.get("key")), str(value.get("cell")), tuple(extra))
 
 
-def _parse_rules(reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]) -> tuple[RuleSpec, ...]:
+def _parse_rules(
+    reader: _Reader, value: list[Any] | None, path: str, live: Mapping[str, FieldSpec]
+) -> tuple[RuleSpec, ...]:
     if value is None:
-        return ()
-    if not isinstance(value, list):
-        reader.error(path, N_("must be a list of rules"))
         return ()
     parsed = (parse_rule(raw, f"{path}[{i}]", live, reader.error) for i, raw in enumerate(value))
     return tuple(rule for rule in parsed if rule is not None)
@@ -330,14 +317,14 @@ def _check_unique_names(reader: _Reader, fields: list[tuple[int, FieldSpec]], pa
     ids: set[str] = set()
     columns: set[str] = set()
     for index, f in fields:
-        where = _join(path, f"fields[{index}]")
+        where = f"{join_path(path, 'fields')}[{index}]"
         if f.name in names:
-            reader.error(_join(where, "name"), N_("duplicate field name '%(name)s'"), name=f.name)
+            reader.error(join_path(where, "name"), N_("duplicate field name '%(name)s'"), name=f.name)
         elif f.id in ids:
-            reader.error(_join(where, "id"), N_("duplicate field id '%(name)s'"), name=f.id)
+            reader.error(join_path(where, "id"), N_("duplicate field id '%(name)s'"), name=f.id)
         elif f.type != "child" and column_name(f) in columns:
             reader.error(
-                _join(where, "name"),
+                join_path(where, "name"),
                 N_("field '%(name)s' would use column '%(column)s' of another field"),
                 name=f.name,
                 column=column_name(f),
@@ -347,74 +334,63 @@ def _check_unique_names(reader: _Reader, fields: list[tuple[int, FieldSpec]], pa
         columns.add(column_name(f))
 
 
-def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) -> FieldSpec | None:
-    if not isinstance(raw, Mapping):
-        reader.error(path, N_("a field must be a mapping"))
-        return None
+def _parse_field(reader: _Reader, raw: Mapping[str, Any], path: str, slug: str, nested: bool) -> FieldSpec | None:
     before = len(reader.errors)
-    name = reader.name(raw.get("name"), _join(path, "name"), "field name")
-    if name in SYSTEM_COLUMNS:
-        reader.error(_join(path, "name"), N_("'%(name)s' is a system column; choose another name"), name=name)
-        name = None
+    name = reader.name(raw.get("name"), join_path(path, "name"), field_name_problem)
     field_id = raw.get("id", name)
-    if "id" in raw and (not isinstance(field_id, str) or not NAME_RE.match(field_id)):
-        reader.error(_join(path, "id"), N_("must be a name of a-z, 0-9 and _"))
+    if "id" in raw and not (is_name(field_id) and len(field_id) <= MAX_NAME):
+        reader.error(join_path(path, "id"), N_("must be a name of a-z, 0-9 and _"))
         field_id = None
     type_name = raw.get("type")
     if type_name not in FIELD_TYPES:
         reader.error(
-            _join(path, "type"),
+            join_path(path, "type"),
             N_("unknown type '%(type)s'; expected one of %(expected)s"),
-            type=type_name,
+            type=shown(type_name),
             expected=", ".join(FIELD_TYPES),
         )
         reader.keys(raw, FIELD_KEYS | {o for t in FIELD_TYPES.values() for o in t.options}, path)
         return None
     ftype = FIELD_TYPES[type_name]
     reader.keys(raw, FIELD_KEYS | ftype.options, path)
-    label = reader.text(raw.get("label"), _join(path, "label"))
-    help_text = reader.text(raw.get("help"), _join(path, "help"), required=False)
-    pattern_message = reader.text(raw.get("pattern_message"), _join(path, "pattern_message"), required=False)
+    label = reader.text(raw.get("label"), join_path(path, "label"))
+    help_text = reader.text(raw.get("help"), join_path(path, "help"), required=False)
+    pattern_message = reader.text(raw.get("pattern_message"), join_path(path, "pattern_message"), required=False)
     pattern = raw.get("pattern")
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except (re.error, TypeError) as exc:
-            reader.error(_join(path, "pattern"), N_("is not a valid regular expression: %(error)s"), error=str(exc))
-            pattern = None
-    choices = _parse_choices(reader, raw, path) if "choices" in ftype.options else ()
+    if pattern is not None and (problem := pattern_problem(pattern)) is not None:
+        reader.add(join_path(path, "pattern"), problem)
+        pattern = None
+    choices = _parse_choices(reader, raw, path, type_name) if "choices" in ftype.options else ()
     level = raw.get("level")
     if level is not None and level not in REGION_LEVELS:
         reader.error(
-            _join(path, "level"),
+            join_path(path, "level"),
             N_("unknown level '%(level)s'; expected one of %(expected)s"),
-            level=level,
+            level=shown(level),
             expected=", ".join(REGION_LEVELS),
         )
         level = None
     within = raw.get("within", "office")
-    if (
-        type_name == "region"
-        and within not in ("office", "all")
-        and not (isinstance(within, str) and REGION_CODE.match(within))
-    ):
-        reader.error(_join(path, "within"), N_("must be office, all or a region code such as 63.09"))
+    if type_name == "region" and within not in ("office", "all") and not REGION_CODE.fullmatch(within):
+        reader.error(join_path(path, "within"), N_("must be office, all or a region code such as 63.09"))
         within = "office"
     target = raw.get("target")
-    if type_name == "reference" and not isinstance(target, str):
-        reader.error(_join(path, "target"), N_("a reference needs the target form's name"))
-    accept = tuple(raw.get("accept") or (IMAGE_EXTENSIONS if type_name == "photo" else FILE_EXTENSIONS))
-    if "accept" in ftype.options and not all(isinstance(a, str) and a.isalnum() for a in accept):
-        reader.error(_join(path, "accept"), N_("must be a list of file extensions such as pdf, jpg"))
+    if type_name == "reference":
+        if target is None:
+            reader.error(join_path(path, "target"), N_("a reference needs the target form's name"))
+        elif (problem := _form_name_problem(target)) is not None:
+            reader.add(join_path(path, "target"), problem)
+    accept = tuple(
+        a.lower() for a in raw.get("accept") or (IMAGE_EXTENSIONS if type_name == "photo" else FILE_EXTENSIONS)
+    )
+    if "accept" in ftype.options and not all(EXTENSION.fullmatch(a) for a in accept):
+        reader.error(join_path(path, "accept"), N_("must be a list of file extensions such as pdf, jpg"))
     child = None
     if type_name == "child":
         if nested:
-            reader.error(_join(path, "type"), N_("child tables cannot be nested"))
+            reader.error(join_path(path, "type"), N_("child tables cannot be nested"))
         elif name:
-            child = _parse_form(reader, raw, path, parent=slug, slug=f"{slug}__{name}")
-            label_text = reader.text(raw.get("label"), _join(path, "label"))
-            if child is not None and label_text is not None:
-                child = replace(child, title=label_text)  # a child table is titled by its field's label
+            child = _parse_child(reader, raw, path, slug, name)
     if len(reader.errors) > before or name is None or field_id is None or label is None:
         return None
     spec = FieldSpec(
@@ -423,32 +399,51 @@ def _parse_field(reader: _Reader, raw: Any, path: str, slug: str, nested: bool) 
         type=type_name,
         label=label,
         help=help_text,
-        required=reader.flag(raw, "required", path, False),
-        unique=reader.flag(raw, "unique", path, False),
-        indexed=reader.flag(raw, "indexed", path, False),
-        in_list=reader.flag(raw, "list", path, type_name not in ("longtext", "child", "multichoice")),
-        in_search=reader.flag(raw, "search", path, type_name in ("text", "nik", "kk", "nip", "email", "phone")),
-        in_filters=reader.flag(
-            raw, "filter", path, type_name not in ("longtext", "child", "file", "photo", "multichoice")
-        ),
-        retired=reader.flag(raw, "retired", path, False),
+        required=raw.get("required", False),
+        unique=raw.get("unique", False),
+        indexed=raw.get("indexed", False),
+        in_list=raw.get("list", type_name not in ("longtext", "child", "multichoice")),
+        in_search=raw.get("search", type_name in ("text", "nik", "kk", "nip", "email", "phone")),
+        in_filters=raw.get("filter", type_name not in ("longtext", "child", "file", "photo", "multichoice")),
+        retired=raw.get("retired", False),
         default=_plain(raw.get("default")),
         min=_plain(raw.get("min")),
         max=_plain(raw.get("max")),
-        min_length=reader.integer(raw, "min_length", path),
-        max_length=reader.integer(raw, "max_length", path),
+        min_length=raw.get("min_length"),
+        max_length=raw.get("max_length"),
         pattern=pattern,
         pattern_message=pattern_message,
         choices=choices,
         level=level,
         within=within if type_name == "region" else "office",
         target=target if type_name == "reference" else None,
-        precision=reader.integer(raw, "precision", path),
-        scale=reader.integer(raw, "scale", path),
-        accept=tuple(a.lower() for a in accept) if "accept" in ftype.options else (),
+        precision=raw.get("precision"),
+        scale=raw.get("scale"),
+        accept=accept if "accept" in ftype.options else (),
         child=child,
     )
     return _check_values(reader, spec, raw, path)
+
+
+def _parse_child(reader: _Reader, raw: Mapping[str, Any], path: str, slug: str, name: str) -> FormSpec | None:
+    """A child table: its own fields, in table form_<form>__<field>, which must fit an SQL name."""
+    table = f"form_{slug}__{name}"
+    if len(table.encode()) > MAX_IDENTIFIER:
+        reader.error(
+            join_path(path, "name"),
+            N_(
+                "the child table %(table)s would have a name of %(n)s characters; PostgreSQL allows %(max)s: shorten the field's or the form's name"
+            ),
+            table=table,
+            n=len(table),
+            max=MAX_IDENTIFIER,
+        )
+        return None
+    child = _parse_form(reader, raw, path, parent=slug, slug=f"{slug}__{name}")
+    label = reader.text(raw.get("label"), join_path(path, "label"))
+    if child is not None and label is not None:
+        child = replace(child, title=label)  # a child table is titled by its field's label
+    return child
 
 
 def _plain(value: Any) -> Any:
@@ -456,95 +451,134 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
-def _parse_choices(reader: _Reader, raw: Mapping[str, Any], path: str) -> tuple[Choice, ...]:
+def _parse_choices(reader: _Reader, raw: Mapping[str, Any], path: str, type_name: str) -> tuple[Choice, ...]:
     items = raw.get("choices")
-    where = _join(path, "choices")
-    if not isinstance(items, list) or not items:
+    where = join_path(path, "choices")
+    if not items:
         reader.error(where, N_("a choice field needs a non-empty list of choices"))
         return ()
     choices: list[Choice] = []
     for index, item in enumerate(items):
         at = f"{where}[{index}]"
-        if isinstance(item, (str, int)) and not isinstance(item, bool):
-            choices.append(Choice(str(item), Text(str(item))))
-        elif isinstance(item, Mapping):
+        if isinstance(item, Mapping):
             reader.keys(item, ("value", "label"), at)
             value = item.get("value")
-            if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value) == "":
-                reader.error(_join(at, "value"), N_("is required"))
+            if value is None or str(value) == "":
+                reader.error(join_path(at, "value"), N_("is required"))
                 continue
-            label = reader.text(item.get("label", str(value)), _join(at, "label"))
+            label = reader.text(item.get("label", str(value)), join_path(at, "label"))
             choices.append(Choice(str(value), label or Text(str(value))))
         else:
-            reader.error(at, N_("must be a value or a mapping with 'value' and 'label'"))
-            continue
-        if len(choices[-1].value) > 64:
-            reader.error(at, N_("a choice value may have at most 64 characters"))
+            choices.append(Choice(str(item), Text(str(item))))
+        text = choices[-1].value
+        if len(text) > MAX_CHOICE_VALUE:
+            reader.error(at, N_("a choice value may have at most %(n)s characters"), n=MAX_CHOICE_VALUE)
+        elif text != text.strip():  # values typed or sent are stripped: this one could never be chosen
+            reader.error(
+                at, N_("'%(value)s' begins or ends with a space, so it could never be chosen"), value=shown(text)
+            )
+        elif type_name == "multichoice" and "," in text:  # "a,b" from a screen or import means a and b
+            reader.error(
+                at,
+                N_("'%(value)s' contains a comma, which separates the choices of a multichoice field"),
+                value=shown(text),
+            )
     values = [c.value for c in choices]
-    for value in {v for v in values if values.count(v) > 1}:
-        reader.error(where, N_("duplicate choice '%(value)s'"), value=value)
+    for value in sorted({v for v in values if values.count(v) > 1}):
+        reader.error(where, N_("duplicate choice '%(value)s'"), value=shown(value))
     return tuple(choices)
 
 
 def _check_values(reader: _Reader, spec: FieldSpec, raw: Mapping[str, Any], path: str) -> FieldSpec | None:
-    """Defaults and limits must themselves be valid values of the field."""
+    """Sizes fit the columns, and defaults and limits are themselves valid values of the field."""
+    before = len(reader.errors)
     if spec.type in ("child", "file", "photo", "reference") and "default" in raw:
-        reader.error(_join(path, "default"), N_("a %(type)s field cannot have a default"), type=spec.type)
+        reader.error(join_path(path, "default"), N_("a %(type)s field cannot have a default"), type=spec.type)
         return None
+    for flag in ("unique", "indexed"):
+        if raw.get(flag) and spec.type in NOT_A_COLUMN:
+            reader.error(join_path(path, flag), N_("a %(type)s field cannot be %(flag)s"), type=spec.type, flag=flag)
+    max_length = reader.natural(raw, "max_length", path, MAX_VARCHAR, lowest=1)
+    longest = max_length or (255 if spec.type == "text" else MAX_VARCHAR)  # 255: a text column's default
+    min_length = reader.natural(raw, "min_length", path, MAX_VARCHAR)
+    if min_length is not None and min_length > longest:
+        reader.error(join_path(path, "min_length"), N_("must not be larger than max_length (%(n)s)"), n=longest)
+    precision = reader.natural(raw, "precision", path, MAX_PRECISION, lowest=1)
+    reader.natural(raw, "scale", path, precision or 18)  # 18: a decimal column's precision when none is given
+    if len(reader.errors) > before:
+        return None
+    values: dict[str, Any] = {}
     for key in ("min", "max", "default"):
         if raw.get(key) is None:
             continue
         try:
-            convert(spec, raw[key])
+            values[key] = convert(spec, raw[key])
         except Invalid as exc:
-            reader.error(_join(path, key), N_("%(value)r %(problem)s"), value=raw[key], problem=exc.message.render())
+            reader.error(
+                join_path(path, key), N_("'%(value)s' %(problem)s"), value=shown(_plain(raw[key])), problem=exc.message
+            )
             return None
-    if spec.min is not None and spec.max is not None and convert(spec, spec.min) > convert(spec, spec.max):
-        reader.error(_join(path, "max"), N_("must not be smaller than min"))
+    if values.get("min") is not None and values.get("max") is not None and values["min"] > values["max"]:
+        reader.error(join_path(path, "max"), N_("must not be smaller than min"))
         return None
+    if values.get("default") is not None:
+        problem = check(spec, values["default"])
+        inside = (
+            spec.type != "region" or spec.within in ("office", "all") or region_within(values["default"], spec.within)
+        )
+        if problem is None and not inside:
+            problem = Message(N_("must lie within %(within)s"), {"within": spec.within})
+        if problem is not None:
+            reader.error(
+                join_path(path, "default"),
+                N_("'%(value)s' %(problem)s"),
+                value=shown(_plain(raw["default"])),
+                problem=problem,
+            )
+            return None
     return spec
 
 
-def _parse_order(reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]) -> tuple[str, ...]:
-    if value is None:
-        return ("-id",)
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list):
-        reader.error(path, N_("must be a field name or a list of field names"))
+def _parse_order(reader: _Reader, items: list[str] | None, path: str, live: Mapping[str, FieldSpec]) -> tuple[str, ...]:
+    if items is None:
         return ("-id",)
     for index, item in enumerate(items):
-        name = item[1:] if isinstance(item, str) and item.startswith("-") else item
+        name = item.removeprefix("-")
         if name not in live and name not in ORDER_SYSTEM:
-            reader.error(f"{path}[{index}]", N_("'%(name)s' is not a field of this form"), name=item)
-        elif name in live and live[name].type in ("child", "multichoice"):
+            reader.error(f"{path}[{index}]", N_("'%(name)s' is not a field of this form"), name=shown(item))
+        elif name in live and live[name].type in NOT_A_COLUMN:
             reader.error(f"{path}[{index}]", N_("cannot order by '%(name)s'"), name=item)
     return tuple(items)
 
 
 def _parse_unique_together(
-    reader: _Reader, value: Any, path: str, live: Mapping[str, FieldSpec]
+    reader: _Reader, value: list[list[str]] | None, path: str, live: Mapping[str, FieldSpec]
 ) -> tuple[tuple[str, ...], ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(group, list) and len(group) >= 2 for group in value):
-        reader.error(path, N_("must be a list of lists of two or more field names"))
-        return ()
     for index, group in enumerate(value):
+        at = f"{path}[{index}]"
+        if len(group) < 2:
+            reader.error(at, N_("must be a list of lists of two or more field names"))
         for name in group:
-            if name not in live or live[name].type in ("child", "multichoice"):
-                reader.error(f"{path}[{index}]", N_("'%(name)s' is not a field of this form"), name=name)
+            if name not in live or live[name].type in NOT_A_COLUMN:
+                reader.error(at, N_("'%(name)s' is not a field of this form"), name=shown(name))
+        for name in sorted({n for n in group if group.count(n) > 1}):
+            reader.error(at, N_("'%(name)s' is named twice"), name=shown(name))
     return tuple(tuple(group) for group in value)
 
 
-def _parse_permissions(reader: _Reader, value: Any, path: str) -> dict[str, tuple[str, ...]]:
+def _parse_permissions(reader: _Reader, value: Mapping[str, Any] | None, path: str) -> dict[str, tuple[str, ...]]:
     if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        reader.error(path, N_("must map role names to lists of %(actions)s"), actions=", ".join(ACTIONS))
         return {}
     result: dict[str, tuple[str, ...]] = {}
     for role, actions in value.items():
-        at = _join(path, str(role))
+        at = join_path(path, role)
+        if not role.strip() or role != role.strip() or len(role) > MAX_ROLE_NAME:
+            reader.error(
+                at, N_("a role name must be 1 to %(n)s characters without spaces at either end"), n=MAX_ROLE_NAME
+            )
+            continue
         if actions == "all":
             actions = list(ACTIONS)
         if not isinstance(actions, list) or any(a not in ACTIONS for a in actions):
@@ -553,7 +587,7 @@ def _parse_permissions(reader: _Reader, value: Any, path: str) -> dict[str, tupl
         if actions and "view" not in actions:
             reader.error(at, N_("a role that may add, edit or delete must also have view"))
             continue
-        result[str(role)] = tuple(a for a in ACTIONS if a in actions)
+        result[role] = tuple(a for a in ACTIONS if a in actions)
     return result
 
 
@@ -562,17 +596,16 @@ def _parse_permissions(reader: _Reader, value: Any, path: str) -> dict[str, tupl
 
 
 def read_file(path: Path, display: str | None = None) -> tuple[Any, list[DefinitionError]]:
-    """Parse a YAML file safely; return (data, errors)."""
+    """Parse a definition file; return (Document or None, errors), each error with its line."""
     source = display or str(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")), []
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [DefinitionError(source, "", Message(N_("cannot read file: %(error)s"), {"error": str(exc)}))]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [DefinitionError(source, where, Message(N_("invalid YAML: %(error)s"), {"error": problem}))]
+        return read_yaml(path.read_bytes()), []
+    except OSError as exc:
+        return None, [
+            DefinitionError(source, "", Message(N_("cannot read file: %(error)s"), {"error": exc.strerror or str(exc)}))
+        ]
+    except YamlProblem as exc:
+        return None, [DefinitionError(source, "", exc.message, exc.line, exc.column)]
 
 
 def definition_files(path: Path) -> list[Path]:
@@ -591,28 +624,23 @@ def load_paths(
     for root in paths:
         for file in definition_files(root):
             display = _display(file, base)
-            data, problems = read_file(file, display)
+            document, problems = read_file(file, display)
             errors.extend(problems)
-            if problems:
+            if document is None:
                 continue
             try:
-                spec = parse_definition(data, display)
+                spec = parse_definition(document.data, display, document.lines)
             except DefinitionErrors as exc:
                 errors.extend(exc.errors)
                 continue
             if spec.slug in found:
-                errors.append(
-                    DefinitionError(
-                        display,
-                        "form",
-                        Message(
-                            N_("form '%(slug)s' is also defined in %(other)s"),
-                            {"slug": spec.slug, "other": found[spec.slug][0].source},
-                        ),
-                    )
+                message = Message(
+                    N_("form '%(slug)s' is also defined in %(other)s"),
+                    {"slug": spec.slug, "other": found[spec.slug][0].source},
                 )
+                errors.append(located(spec, "form", message))
                 continue
-            found[spec.slug] = (spec, data)
+            found[spec.slug] = (spec, document.data)
     return found, errors
 
 
@@ -628,21 +656,20 @@ def check_references(specs: Mapping[str, FormSpec], known: Mapping[str, FormSpec
     errors: list[DefinitionError] = []
     everything = {**known, **specs}
     graph: dict[str, set[str]] = {}
+    first_path: dict[tuple[str, str], str] = {}  # (form, target) -> where the form first references it
     for spec in specs.values():
         for owner, prefix in [(spec, "")] + [(f.child, f"fields[{i}].") for i, f in enumerate(spec.fields) if f.child]:
             for index, f in enumerate(owner.fields):
-                if f.type != "reference" or f.retired:
+                if f.type != "reference" or f.retired or f.target is None:
                     continue
+                at = f"{prefix}fields[{index}].target"
                 if f.target not in everything:
                     errors.append(
-                        DefinitionError(
-                            spec.source,
-                            f"{prefix}fields[{index}].target",
-                            Message(N_("references unknown form '%(target)s'"), {"target": f.target}),
-                        )
+                        located(spec, at, Message(N_("references unknown form '%(target)s'"), {"target": f.target}))
                     )
                 else:
-                    graph.setdefault(spec.slug, set()).add(f.target)  # type: ignore[arg-type]
+                    graph.setdefault(spec.slug, set()).add(f.target)
+                    first_path.setdefault((spec.slug, f.target), at)
     for spec in known.values():
         if spec.slug not in specs:
             graph.setdefault(spec.slug, set()).update(
@@ -653,29 +680,27 @@ def check_references(specs: Mapping[str, FormSpec], known: Mapping[str, FormSpec
             )
     for spec in specs.values():
         for where, message in check_targets(spec, everything):
-            errors.append(DefinitionError(spec.source, where, message))
+            errors.append(located(spec, where, message))
     for slug in specs:
         cycle = _find_cycle(graph, slug)
         if cycle:
-            errors.append(
-                DefinitionError(
-                    specs[slug].source,
-                    "fields",
-                    Message(N_("references form a cycle: %(cycle)s"), {"cycle": " -> ".join(cycle)}),
-                )
-            )
+            message = Message(N_("references form a cycle: %(cycle)s"), {"cycle": " -> ".join(cycle)})
+            errors.append(located(specs[slug], first_path[(slug, cycle[1])], message))
     return errors
 
 
 def _find_cycle(graph: Mapping[str, set[str]], start: str) -> list[str] | None:
-    stack: list[tuple[str, list[str]]] = [(start, [start])]
-    while stack:
-        node, trail = stack.pop()
-        for nxt in sorted(graph.get(node, ())):
+    """The shortest way from `start` back to itself, or None (breadth first, each form once)."""
+    trails: list[list[str]] = [[start]]
+    seen = {start}
+    while trails:
+        trail = trails.pop(0)
+        for nxt in sorted(graph.get(trail[-1], ())):
             if nxt == start:
                 return trail + [start]
-            if nxt not in trail:
-                stack.append((nxt, trail + [nxt]))
+            if nxt not in seen:
+                seen.add(nxt)
+                trails.append(trail + [nxt])
     return None
 
 
@@ -691,8 +716,8 @@ def check_change(old: FormSpec, new: FormSpec) -> list[DefinitionError]:
                 clash = old_names.get(f.name)
                 if clash is not None:
                     errors.append(
-                        DefinitionError(
-                            new.source,
+                        located(
+                            new,
                             f"{at}.name",
                             Message(
                                 N_(
@@ -705,16 +730,16 @@ def check_change(old: FormSpec, new: FormSpec) -> list[DefinitionError]:
                 continue
             if before.type != f.type and f.type not in CONVERTIBLE.get(before.type, frozenset()):
                 errors.append(
-                    DefinitionError(
-                        new.source,
+                    located(
+                        new,
                         f"{at}.type",
                         Message(N_("cannot change type from %(old)s to %(new)s"), {"old": before.type, "new": f.type}),
                     )
                 )
             if before.type == f.type == "reference" and before.target != f.target:
                 errors.append(
-                    DefinitionError(
-                        new.source,
+                    located(
+                        new,
                         f"{at}.target",
                         Message(N_("cannot change the target of a reference; add a new field instead")),
                     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
 from .fieldtypes import FIELD_TYPES, column_name, region_code_type
+from .identity import PERSONAL_TYPES, mask
 from .spec import FieldSpec, FormSpec
 
 MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names silently
@@ -100,9 +101,10 @@ class FormRecord:
     def __str__(self) -> str:
         spec = type(self).__spec__
         if spec.title_field:
-            value = getattr(self, column_name(spec.field(spec.title_field)), None)
+            field = spec.field(spec.title_field)
+            value = getattr(self, column_name(field), None)
             if value not in (None, ""):
-                return str(value)
+                return mask(value) if field.type in PERSONAL_TYPES else str(value)
         return f"#{self.id}"
 
     def __repr__(self) -> str:
@@ -110,13 +112,21 @@ class FormRecord:
 
 
 def build_models(specs: Iterable[FormSpec], user_model: type | None = None) -> dict[str, type[FormRecord]]:
-    """Map a class per form and child table, with relationships; keyed by slug."""
+    """Map a class per form and child table, with relationships; keyed by slug. Raises if one does not map.
+
+    The classes live in a registry of their own, which nothing process-wide refers to, so an
+    app that is replaced (live publish) takes its classes with it. That is why there is no
+    relationship to the user model (FAB's, process-wide): SQLAlchemy would record every such
+    relationship on the user mapper and its registry, and keep each rebuilt app's classes for ever.
+    """
     registry = orm.registry(metadata=sa.MetaData())
     user_table = user_model.__table__ if user_model is not None else None  # type: ignore[attr-defined]
     tables: dict[str, tuple[FormSpec, sa.Table]] = {}
+    owners: dict[str, FieldSpec] = {}  # child table slug -> its live child field in the parent
     for spec in specs:
         for part in all_tables(spec):
             tables[part.slug] = (part, build_table(part, registry.metadata, user_table))
+        owners.update({f.child.slug: f for f in spec.live_fields if f.child is not None})
     models: dict[str, type[FormRecord]] = {}
     for slug, (spec, table) in tables.items():
         models[slug] = type(f"Form_{slug}", (FormRecord,), {"__spec__": spec, "__table__": table})
@@ -128,11 +138,13 @@ def build_models(specs: Iterable[FormSpec], user_model: type | None = None) -> d
                     models[f.target], foreign_keys=[table.c[column_name(f)]], lazy="joined" if f.in_list else "select"
                 )
         if spec.parent:
+            # The rows of a retired child field stay, but its parent has no attribute for them.
+            owner = owners.get(slug)
             props["parent"] = orm.relationship(
-                models[spec.parent], foreign_keys=[table.c.parent_id], back_populates=spec.slug.split("__", 1)[1]
+                models[spec.parent], foreign_keys=[table.c.parent_id], back_populates=owner.name if owner else None
             )
-        for f in spec.fields:
-            if f.child is not None and not f.retired:
+        for f in spec.live_fields:
+            if f.child is not None:
                 child_table = tables[f.child.slug][1]
                 props[f.name] = orm.relationship(
                     models[f.child.slug],
@@ -142,8 +154,62 @@ def build_models(specs: Iterable[FormSpec], user_model: type | None = None) -> d
                     order_by=child_table.c.id,
                     back_populates="parent",
                 )
-        if user_model is not None:
-            props["created_by"] = orm.relationship(user_model, foreign_keys=[table.c.created_by_fk])
-            props["changed_by"] = orm.relationship(user_model, foreign_keys=[table.c.changed_by_fk])
         registry.map_imperatively(models[slug], table, properties=props)
+    try:
+        registry.configure()  # now, not at the first query of some request
+    except Exception:
+        registry.dispose()
+        raise
     return models
+
+
+def referenced_forms(spec: FormSpec) -> set[str]:
+    """Forms that the live reference fields of a form (and of its child tables) point to."""
+    return {f.target for part in (spec, *spec.children) for f in part.live_fields if f.type == "reference" and f.target}
+
+
+def build_usable_models(
+    specs: Mapping[str, FormSpec], user_model: type | None = None
+) -> tuple[dict[str, type[FormRecord]], dict[str, str]]:
+    """Models of every form that maps, and why each other form does not (one broken form spares the rest)."""
+    usable, broken = dict(specs), {}
+    while True:
+        _drop_missing_targets(usable, broken)
+        try:
+            return build_models(usable.values(), user_model), broken
+        except Exception as exc:  # noqa: BLE001 - whatever SQLAlchemy raises, find the forms behind it
+            failing = {slug: _mapping_error(usable, slug, user_model) for slug in usable}
+            culprits = {slug: error for slug, error in failing.items() if error}
+            for slug in culprits or usable:  # not isolable: none of them maps
+                broken[slug] = culprits.get(slug) or f"{type(exc).__name__}: {exc}"
+                usable.pop(slug)
+
+
+def _drop_missing_targets(usable: dict[str, FormSpec], broken: dict[str, str]) -> None:
+    """Leave out forms that refer to a form that is missing or broken, until none does."""
+    while True:
+        missing = {
+            slug: sorted(referenced_forms(spec) - usable.keys() - {slug})
+            for slug, spec in usable.items()
+            if referenced_forms(spec) - usable.keys() - {slug}
+        }
+        if not missing:
+            return
+        for slug, targets in missing.items():
+            broken[slug] = f"refers to form(s) {', '.join(targets)}, which cannot be served"
+            usable.pop(slug)
+
+
+def _mapping_error(specs: Mapping[str, FormSpec], slug: str, user_model: type | None) -> str:
+    """Why a form and the forms it refers to (transitively) do not map; empty when they do."""
+    wanted, todo = set(), [slug]
+    while todo:
+        current = todo.pop()
+        if current in specs and current not in wanted:
+            wanted.add(current)
+            todo += referenced_forms(specs[current])
+    try:
+        build_models([specs[s] for s in sorted(wanted)], user_model)
+    except Exception as exc:  # noqa: BLE001 - reported to the admin, the form left out
+        return f"{type(exc).__name__}: {exc}"
+    return ""
