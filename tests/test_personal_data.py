@@ -153,3 +153,104 @@ def test_exports_are_masked_logged_and_formula_safe(app: Any) -> None:
     assert any(str(v).startswith("'=HYPERLINK") for r in body for v in r)
     assert all(c.data_type == "s" for row in sheet.iter_rows(min_row=2) for c in row if c.value is not None)
     assert access_log(app)[-1][:2] == ("petugas", "export") and access_log(app)[-1][4] == 2
+
+
+ROSTER = """
+form: daftar
+title: Daftar
+region_field: desa
+permissions: {Kecamatan: [view, add, edit]}
+unique_together: [[nik, tahap]]
+fields:
+  - {name: tahap, type: integer, label: Tahap, required: true}
+  - {name: nik, type: nik, label: NIK, required: true}
+  - {name: no_kk, type: kk, label: No. KK}
+  - {name: nama, type: text, label: Nama}
+  - {name: desa, type: region, level: desa, label: Desa, required: true}
+  - name: pengurus
+    type: child
+    label: Pengurus
+    fields:
+      - {name: nama, type: text, label: Nama, required: true}
+      - {name: peran, type: choice, label: Peran, choices: [ketua, anggota]}
+rules:
+  - {rule: confirm_same, fields: [no_kk], within: [tahap]}
+  - {rule: child_count, child: pengurus, where: {peran: ketua}, max: 1}
+"""
+DESA_A, DESA_B = "63.09.01.2001", "63.09.02.2002"
+
+
+@pytest.fixture
+def areas(empty_app: Any) -> Any:
+    app = app_with_forms(empty_app, ROSTER)
+    for name, scope in (("kec_a", "63.09.01"), ("kec_b", "63.09.02")):
+        add_user(app, name, "Kecamatan")
+        with app.app_context():
+            user = app.appbuilder.sm.find_user(name)
+            user.region_scope = scope
+            app.appbuilder.sm.update_user(user)
+    return app
+
+
+def test_messages_never_name_a_record_outside_the_users_area(areas: Any) -> None:
+    kec_a, kec_b = client_for(areas, "kec_a"), client_for(areas, "kec_b")
+    theirs = kec_b.post("/api/v1/daftar/", json={"tahap": 1, "nik": NIK, "no_kk": KK, "nama": "B", "desa": DESA_B})
+    assert theirs.status_code == 201
+    foreign = theirs.json["id"]
+    assert kec_a.get(f"/api/v1/daftar/{foreign}").status_code == 404
+    same_nik = kec_a.post("/api/v1/daftar/", json={"tahap": 1, "nik": NIK, "nama": "A", "desa": DESA_A})
+    assert same_nik.status_code == 422
+    assert same_nik.json["message"]["nik"] == ["sudah dipakai bersama Tahap oleh data lain"]
+    same_kk = kec_a.post(
+        "/api/v1/daftar/", json={"tahap": 1, "nik": "6309015507900002", "no_kk": KK, "nama": "A", "desa": DESA_A}
+    )
+    assert same_kk.json["warnings"]["no_kk"] == [
+        "No. KK yang sama (Tahap) sudah ada pada data lain; periksa sebelum menyimpan"
+    ]
+    screen = kec_a.post("/forms/daftar/add", data={"tahap": "1", "nik": NIK, "nama": "A", "desa": DESA_A}).get_data(
+        as_text=True
+    )
+    assert "sudah dipakai bersama Tahap oleh data lain" in screen and f"#{foreign}" not in screen
+    # the owner's own area: the record is named
+    again = kec_b.post("/api/v1/daftar/", json={"tahap": 1, "nik": NIK, "nama": "B2", "desa": DESA_B})
+    assert again.json["message"]["nik"] == [f"sudah dipakai bersama Tahap oleh data #{foreign}"]
+
+
+def test_rules_of_a_parent_outside_the_area_are_not_answered(areas: Any) -> None:
+    kec_a, kec_b = client_for(areas, "kec_a"), client_for(areas, "kec_b")
+    parent = kec_b.post("/api/v1/daftar/", json={"tahap": 1, "nik": NIK, "nama": "B", "desa": DESA_B}).json["id"]
+    assert (
+        kec_b.post("/api/v1/daftar__pengurus/", json={"parent_id": parent, "nama": "K", "peran": "ketua"}).status_code
+        == 201
+    )
+    probe = kec_a.post("/api/v1/daftar__pengurus/", json={"parent_id": parent, "nama": "X", "peran": "ketua"})
+    assert probe.status_code == 422
+    assert probe.json["message"] == {"parent_id": ["data induk tidak ditemukan"]}  # not "at most 1 rows …"
+
+
+def test_a_record_titled_by_its_nik_is_named_masked_everywhere(empty_app: Any) -> None:
+    titled = FORM.replace("title: Warga\n", "title: Warga\ntitle_field: nik\n")
+    visit = """
+form: kunjungan
+title: Kunjungan
+permissions: {Petugas: [view, add]}
+fields:
+  - {name: warga, type: reference, target: warga, label: Warga}
+  - {name: catatan, type: text, label: Catatan}
+"""
+    app = app_with_forms(empty_app, titled, visit)
+    add_user(app, "petugas", "Petugas")
+    petugas = client_for(app, "petugas")
+    pk = new_record(petugas)
+    assert petugas.post("/api/v1/kunjungan/", json={"warga": pk, "catatan": "x"}).status_code == 201
+    for url in (
+        "/api/v1/kunjungan/",
+        "/api/v1/kunjungan/_info?q=(keys:!(add_columns))",
+        "/api/v1/kunjungan/related/warga",
+        "/forms/kunjungan/list/",
+        "/forms/kunjungan/add",
+        "/forms/warga/list/",
+    ):
+        text = petugas.get(url).get_data(as_text=True)
+        assert NIK not in text, url
+    assert MASKED_NIK in petugas.get("/forms/kunjungan/list/").get_data(as_text=True)
