@@ -406,9 +406,9 @@ def _parse_field(reader: _Reader, raw: Mapping[str, Any], path: str, slug: str, 
         in_search=raw.get("search", type_name in ("text", "nik", "kk", "nip", "email", "phone")),
         in_filters=raw.get("filter", type_name not in ("longtext", "child", "file", "photo", "multichoice")),
         retired=raw.get("retired", False),
-        default=_plain(raw.get("default")),
-        min=_plain(raw.get("min")),
-        max=_plain(raw.get("max")),
+        default=_plain(raw.get("default"), type_name),
+        min=_plain(raw.get("min"), type_name),
+        max=_plain(raw.get("max"), type_name),
         min_length=raw.get("min_length"),
         max_length=raw.get("max_length"),
         pattern=pattern,
@@ -446,8 +446,13 @@ def _parse_child(reader: _Reader, raw: Mapping[str, Any], path: str, slug: str, 
     return child
 
 
-def _plain(value: Any) -> Any:
-    """Dates from YAML as ISO text, so a definition compares equal after a trip through JSON."""
+def _plain(value: Any, type_name: str = "") -> Any:
+    """Dates from YAML as ISO text, so a definition compares equal after a trip through JSON.
+
+    A date field given a date and time keeps the date: the time would not read back as a date.
+    """
+    if isinstance(value, datetime) and type_name == "date":
+        return value.date().isoformat()
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 

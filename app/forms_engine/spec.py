@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .messages import shown
+
 LANGS = ("id", "en")
+_LAST_STEP = re.compile(r"(\.[^.\[\]]*|\[\d+\])\Z")
+
+
+def join_path(path: str, key: Any) -> str:
+    """The path of `key` inside `path`, as errors show it: `fields[3]` + `type` is `fields[3].type`."""
+    step = shown(key)
+    return f"{path}.{step}" if path else step
+
+
+def line_of(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of `path` in its file, or of the nearest enclosing value that has one (a missing key)."""
+    while path not in lines:
+        if not path:
+            return None
+        shorter = _LAST_STEP.sub("", path)
+        path = shorter if shorter != path else ""
+    return lines[path]
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,8 @@ class FormSpec:
     grid: GridSpec | None = None
     parent: str | None = None
     source: str = ""
+    # Line of each path in the source file (empty when the definition did not come from a file).
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def table_name(self) -> str:
@@ -143,6 +166,10 @@ class FormSpec:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    def line(self, path: str) -> int | None:
+        """Line of a path of this definition in its file, when known."""
+        return line_of(self.lines, path)
 
     def field_by_id(self, field_id: str) -> FieldSpec | None:
         """Field by its stable id, or None."""
