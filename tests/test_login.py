@@ -330,8 +330,19 @@ def test_a_user_deactivated_in_simpul_stays_out_and_their_session_ends(
     session = app.test_client()
     login(session, DINSOS.uid, DINSOS.password)
     assert session.get(AUDIT_TRAIL).status_code == 200
+    api = app.test_client()
+    tokens = api.post(
+        "/api/v1/security/login",
+        json={"username": DINSOS.uid, "password": DINSOS.password, "provider": "ldap", "refresh": True},
+    ).get_json()
+    access = {"Authorization": f"Bearer {tokens['access_token']}"}
+    refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
+    assert api.get("/api/v1/wilayah/children/", headers=access).status_code == 200
     set_user(app, DINSOS.uid, active=False)
-    assert session.get(AUDIT_TRAIL).status_code == 302  # the open session ends at once
+    # the open session and the API's tokens stop working at once
+    assert session.get(AUDIT_TRAIL).status_code == 302
+    assert api.get("/api/v1/wilayah/children/", headers=access).status_code == 401
+    assert api.post("/api/v1/security/refresh", headers=refresh).status_code == 401
     assert refused_with(app, DINSOS.uid, DINSOS.password + "x") == [INVALID]
     assert refused_with(app, DINSOS.uid, DINSOS.password) == [DEACTIVATED]
     status, message = api_login(app, DINSOS.uid, DINSOS.password)
