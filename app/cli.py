@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app.database import dispose_app
+from app.database import dispose_app, write_transaction
 from app.extensions import db
 from app.forms_engine.changes import ChangeRefused
 from app.forms_engine.loader import DefinitionErrors, check_references, load_paths
@@ -174,7 +174,7 @@ def load_demo_data(scale: int = 0, reload: bool = False) -> None:
     """Demo records in forms that are still empty (all demo forms emptied first with `reload`)."""
     from app.demo import clear_demo, load_demo
 
-    with db.engine.begin() as conn:
+    with write_transaction(db.engine) as conn:
         specs = published_specs(conn)
         if reload:
             clear_demo(conn, specs)
@@ -229,7 +229,7 @@ def regions_import(path: Path) -> None:
         regions = read_region_file(path)
     except RegionFileError as exc:
         _fail([f"{path}: {e.render()}" for e in exc.errors] + ["nothing was imported"])
-    with db.engine.begin() as conn:
+    with write_transaction(db.engine) as conn:
         report = import_regions(conn, regions)
     click.echo(
         f"{len(regions)} codes: {report.added} added, {len(report.renamed)} renamed, {report.unchanged} unchanged, "
@@ -245,7 +245,7 @@ def load_shipped_regions() -> None:
     """Load the national region list shipped with Simpul when none is loaded yet."""
     from app.regions.importer import SHIPPED_LIST, import_regions, read_region_file, region_count
 
-    with db.engine.begin() as conn:
+    with write_transaction(db.engine) as conn:
         if region_count(conn):
             return
         report = import_regions(conn, read_region_file(SHIPPED_LIST))

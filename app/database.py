@@ -5,14 +5,17 @@ BEGIN, read, and then writes cannot wait for the write lock: SQLite answers "dat
 locked" at once rather than risk a deadlock, however long the busy timeout. So work that
 writes takes the lock up front (BEGIN IMMEDIATE), which does wait; reads stay deferred and,
 with WAL, run beside the writer. What counts as writing: requests with an unsafe HTTP method
-(see `begin_immediately_for_unsafe_methods`) and everything outside a request (commands,
-publishes, jobs), unless `write_intent(False)` says otherwise.
+(`begin_immediately_for_unsafe_methods`) and `write_transaction` blocks (commands, publishes,
+jobs). Not the rest of a command: an ORM session that reloads after its commit stays in a new
+transaction until the command ends, and holding the lock that long would stall every writer.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any
 
@@ -22,22 +25,42 @@ import sqlalchemy as sa
 # long still fails with "database is locked" rather than hang its worker for ever.
 BUSY_TIMEOUT_MS = 30_000
 
-_write_intent: ContextVar[bool] = ContextVar("simpul_write_intent", default=True)
-# Whether this context holds the write lock. A second connection opened meanwhile (e.g. a cache
-# loading beside the request's session) begins deferred: waiting, it would wait for itself.
-_holding: ContextVar[bool] = ContextVar("simpul_holding_write_lock", default=False)
-_HOLDS_LOCK = "simpul_holds_write_lock"
+_write_intent: ContextVar[bool] = ContextVar("simpul_write_intent", default=False)
+# Connections of this thread that took the write lock. While one is in its transaction, another
+# connection of the same thread (e.g. a cache loading beside the request's session) begins
+# deferred: waiting for the lock, it would wait for itself.
+_lock_holders = threading.local()
 
 
 @contextmanager
 def write_intent(writes: bool) -> Iterator[None]:
     """Within this block, SQLite transactions take the write lock up front (True) or not (False)."""
-    intent, holding = _write_intent.set(writes), _holding.set(False)
+    token = _write_intent.set(writes)
     try:
         yield
     finally:
-        _holding.reset(holding)
-        _write_intent.reset(intent)
+        _write_intent.reset(token)
+
+
+def _another_holds_write_lock(beginning: Any) -> bool:
+    """Whether another connection of this thread holds the write lock (forgetting those that let go)."""
+    holders = []
+    for holder in getattr(_lock_holders, "connections", []):
+        with suppress(sqlite3.ProgrammingError):  # closed since
+            if holder is not beginning and holder.in_transaction:
+                holders.append(holder)
+    _lock_holders.connections = holders
+    return bool(holders)
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """`engine.begin()` that, on SQLite, takes the write lock before its first statement."""
+    with engine.connect() as conn:
+        with write_intent(True):  # this connection's BEGIN only, not other connections' meanwhile
+            transaction = conn.begin()
+        with transaction:
+            yield conn
 
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -73,18 +96,13 @@ def configure_engine(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        if _write_intent.get() and not _holding.get():
+        dbapi_connection = conn.connection.dbapi_connection
+        another_holds_it = _another_holds_write_lock(dbapi_connection)  # always: forgets this one's last turn
+        if _write_intent.get() and not another_holds_it:
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits up to the busy timeout for the lock
-            conn.info[_HOLDS_LOCK] = True
-            _holding.set(True)
+            _lock_holders.connections.append(dbapi_connection)
         else:
             conn.exec_driver_sql("BEGIN")
-
-    @sa.event.listens_for(engine, "commit")
-    @sa.event.listens_for(engine, "rollback")
-    def _end(conn: sa.Connection) -> None:
-        if conn.info.pop(_HOLDS_LOCK, False):
-            _holding.set(False)
 
 
 def dispose_app(app: Any) -> None:

@@ -29,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.access.csrf import SAFE_METHODS
-from app.database import begin_immediately_for_unsafe_methods, configure_engine, write_intent
+from app.database import begin_immediately_for_unsafe_methods, configure_engine, write_intent, write_transaction
 from tests.conftest import ROOT, add_user
 from tests.postgres import free_port
 
@@ -228,30 +228,32 @@ def _write_lock_is_free(engine: sa.Engine) -> bool:
         other.close()
 
 
-def test_work_outside_requests_takes_the_write_lock_before_its_first_read(sqlite_engine: sa.Engine) -> None:
-    with sqlite_engine.connect() as conn:
+def test_a_write_transaction_takes_the_write_lock_before_its_first_read(sqlite_engine: sa.Engine) -> None:
+    with write_transaction(sqlite_engine) as conn:
         conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
-        assert not _write_lock_is_free(sqlite_engine)  # a later write cannot be refused
+        assert not _write_lock_is_free(sqlite_engine)  # its later write cannot be refused
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
     assert _write_lock_is_free(sqlite_engine)
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
 
 
-def test_reads_stay_deferred_beside_a_writer(sqlite_engine: sa.Engine) -> None:
-    with write_intent(False), sqlite_engine.connect() as conn:
+def test_other_transactions_stay_deferred_beside_a_writer(sqlite_engine: sa.Engine) -> None:
+    with sqlite_engine.connect() as conn:
         conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
         assert _write_lock_is_free(sqlite_engine)
 
 
 def test_a_second_connection_beside_the_lock_holder_does_not_wait_for_it(sqlite_engine: sa.Engine) -> None:
-    with sqlite_engine.connect() as holder, sqlite_engine.connect() as beside:
+    with write_intent(True), sqlite_engine.connect() as holder, sqlite_engine.connect() as beside:
         holder.exec_driver_sql("INSERT INTO t VALUES (1)")
         started = time.monotonic()
         assert beside.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
         assert time.monotonic() - started < 1
         holder.commit()
         beside.rollback()
-    # The lock was given back: the next transaction takes it up front again.
-    with sqlite_engine.connect() as conn:
-        conn.exec_driver_sql("SELECT 1")
+        # The lock was given back: the next transaction takes it up front again.
+        holder.exec_driver_sql("SELECT 1")
         assert not _write_lock_is_free(sqlite_engine)
 
 
