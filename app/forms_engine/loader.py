@@ -37,7 +37,7 @@ from .rules import check_targets, parse_rule
 from .shapes import FORM, conform
 from .spec import Choice, FieldSpec, FormSpec, GridSpec, RuleSpec, Text, join_path, line_of
 from .tables import MAX_IDENTIFIER
-from .yamlsource import YamlProblem, read_yaml
+from .yamlsource import YamlProblem, read_bounded, read_yaml
 
 # "reveal": may see NIK and No. KK unmasked (each time logged, app/access/personal.py).
 ACTIONS = ("view", "add", "edit", "delete", "reveal")
@@ -604,7 +604,7 @@ def read_file(path: Path, display: str | None = None) -> tuple[Any, list[Definit
     """Parse a definition file; return (Document or None, errors), each error with its line."""
     source = display or str(path)
     try:
-        return read_yaml(path.read_bytes()), []
+        return read_yaml(read_bounded(path)), []
     except OSError as exc:
         return None, [
             DefinitionError(source, "", Message(N_("cannot read file: %(error)s"), {"error": exc.strerror or str(exc)}))

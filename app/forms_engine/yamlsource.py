@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -52,13 +53,13 @@ _INT = "tag:yaml.org,2002:int"
 
 
 def read_yaml(raw: bytes) -> Document:
-    """Parse a definition file's bytes (UTF-8, or UTF-16/32 with a byte order mark); raise YamlProblem."""
+    """Parse a definition file's bytes (UTF-8, or UTF-16/32 with a byte order mark); raise YamlProblem.
+
+    Read files with `read_bounded`: one byte over the limit is enough to refuse them.
+    """
     if len(raw) > MAX_FILE_BYTES:
         raise YamlProblem(
-            Message(
-                N_("is %(size)s bytes; a definition file may have at most %(max)s"),
-                {"size": len(raw), "max": MAX_FILE_BYTES},
-            )
+            Message(N_("is larger than %(max)s bytes, the most a definition file may have"), {"max": MAX_FILE_BYTES})
         )
     text = _decode(raw)
     try:
@@ -83,6 +84,12 @@ def read_yaml(raw: bytes) -> Document:
     finally:
         loader.dispose()
     return Document(data, _lines(node))
+
+
+def read_bounded(path: Path) -> bytes:
+    """A file's bytes, but no more than one over the limit (a path may name /dev/zero)."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
 
 
 def _position(text: str) -> tuple[int, int]:
