@@ -228,11 +228,17 @@ FLAG = Scalar((bool,), N_("true or false"))
 WHOLE = Scalar((int,), N_("a whole number"))
 VALUE = Scalar((str, int, float, bool, date, type(None)), N_("a single value (text, number, date or true/false)"))
 CHOICE_VALUE = Scalar((str, int), N_("text or a whole number"))
-LABEL = Either((TEXT, Keys({"id": TEXT, "en": TEXT})), N_("text or a mapping with 'id' and 'en'"))
+LABEL_MAPPING = Keys({"id": TEXT, "en": TEXT})
+LABEL = Either((TEXT, LABEL_MAPPING), N_("text or a mapping with 'id' and 'en'"))
+CHOICE_MAPPING = Keys({"value": CHOICE_VALUE, "label": LABEL})
 NAMES = Seq(TEXT, MAX_NAMES, N_("a name or a list of names"), single=True)
 WHEN = MapOf(VALUE, MAX_NAMES, N_("a mapping of field names to values"))
 UNIQUE_TOGETHER = Seq(
     Seq(TEXT, MAX_INDEX_COLUMNS, N_("a list of field names")), MAX_NAMES, N_("a list of lists of field names")
+)
+GRID = Keys(
+    {"rows": TEXT, "group": TEXT, "key": TEXT, "cell": TEXT, "extra": NAMES},
+    N_("a mapping with rows, group, key and cell"),
 )
 TOO_MANY_FIELDS = N_("has %(n)s fields; a form or child table may have at most %(max)s (each one is a column)")
 
@@ -259,10 +265,7 @@ _FIELD_KEYS: dict[str, Shape] = {
     "pattern": TEXT,
     "pattern_message": LABEL,
     "choices": Seq(
-        Either(
-            (CHOICE_VALUE, Keys({"value": CHOICE_VALUE, "label": LABEL})),
-            N_("a value or a mapping with 'value' and 'label'"),
-        ),
+        Either((CHOICE_VALUE, CHOICE_MAPPING), N_("a value or a mapping with 'value' and 'label'")),
         MAX_CHOICES,
     ),
     "level": TEXT,
@@ -322,10 +325,7 @@ FORM = Keys(
         "fields": Seq(FIELD, MAX_FIELDS, too_many=TOO_MANY_FIELDS),
         "rules": Seq(RULE, MAX_RULES),
         "singleton": FLAG,
-        "grid": Keys(
-            {"rows": TEXT, "group": TEXT, "key": TEXT, "cell": TEXT, "extra": NAMES},
-            N_("a mapping with rows, group, key and cell"),
-        ),
+        "grid": GRID,
     },
     N_("a mapping with form, title and fields"),
 )

@@ -6,16 +6,20 @@ message `forms check` prints for it.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.support import Translations
 
 from app.forms_engine.limits import MAX_FIELDS, MAX_TEXT
-from app.forms_engine.loader import check_references, load_paths, parse_definition
+from app.forms_engine.loader import DefinitionErrors, check_references, load_paths, parse_definition
 from app.forms_engine.serialize import to_definition
+from app.forms_engine.shapes import CHOICE_MAPPING, FIELD, FORM, GRID, LABEL_MAPPING, NESTED_FIELD, RULE, Keys
 from app.forms_engine.spec import FormSpec
 from app.forms_engine.store import dump_json
 
@@ -610,3 +614,140 @@ def test_an_endless_file_is_refused_after_the_limit(tmp_path: Path) -> None:
     _, [error] = load_paths([Path("/dev/zero")], base=tmp_path)
     assert str(error) == "/dev/zero: is larger than 1000000 bytes, the most a definition file may have"
     assert time.perf_counter() - started < 2
+
+
+# Every key, given every kind of value it does not take, is refused at that key (or inside it).
+
+WRONG_KINDS: dict[str, Any] = {
+    "list": ["x"],
+    "mapping": {"k": "v"},
+    "whole number": 7,
+    "number": 1.5,
+    "true": True,
+    "text": "teks",
+    "date": date(2024, 1, 2),
+    "nan": float("nan"),
+    "infinity": float("-inf"),
+    "huge": 2**70,
+    "NUL": "a\x00",
+}
+# What each key takes, written out independently of shapes.py: a key missing here fails collection.
+_TAKES = {
+    "text": {"text"},
+    "flag": {"true"},
+    "whole": {"whole number"},
+    "label": {"text", "mapping"},
+    "names": {"text", "list"},
+    "value": {"text", "whole number", "number", "true", "date"},
+    "default": {"text", "whole number", "number", "true", "date", "list"},
+    "choice value": {"text", "whole number"},
+    "mapping": {"mapping"},
+    "list": {"list"},
+    "name or false": {"text", "true"},
+    "nothing": set(),  # lists of mappings or of lists: ["x"] is wrong inside
+}
+TAKES: dict[tuple[str, str], str] = {
+    **{
+        (p, k): "text"
+        for p in ("form", "field", "nested", "rule")
+        for k in (
+            "form",
+            "icon",
+            "title_field",
+            "name",
+            "id",
+            "type",
+            "pattern",
+            "level",
+            "target",
+            "rule",
+            "reference",
+            "limit",
+            "via",
+            "group",
+            "nik",
+            "birth_date",
+            "sex",
+            "child",
+        )
+    },
+    **{(p, "within"): "text" for p in ("field", "nested")},
+    **{
+        (p, k): "flag"
+        for p in ("form", "field", "nested")
+        for k in ("singleton", "required", "unique", "indexed", "list", "search", "filter", "retired")
+    },
+    **{(p, k): "whole" for p in ("field", "nested") for k in ("min_length", "max_length", "precision", "scale")},
+    **{("rule", k): "whole" for k in ("min", "max")},
+    **{
+        (p, k): "label"
+        for p in ("form", "field", "nested")
+        for k in ("title", "description", "category", "label", "help", "pattern_message")
+    },
+    **{(p, k): "names" for p in ("form", "field", "nested") for k in ("order_by", "accept")},
+    **{("rule", k): "names" for k in ("fields", "within")},
+    **{(p, k): "value" for p in ("field", "nested") for k in ("min", "max")},
+    **{(p, "default"): "default" for p in ("field", "nested")},
+    **{("rule", k): "choice value" for k in ("female", "male")},
+    **{("form", k): "mapping" for k in ("permissions", "grid")},
+    **{("rule", k): "mapping" for k in ("when", "where")},
+    **{(p, "choices"): "list" for p in ("field", "nested")},
+    ("form", "region_field"): "name or false",
+    **{(p, k): "nothing" for p in ("form", "field", "nested") for k in ("fields", "unique_together", "rules")},
+    **{("grid", k): "text" for k in ("rows", "group", "key", "cell")},
+    ("grid", "extra"): "names",
+    **{("label", k): "text" for k in ("id", "en")},
+    ("choice", "value"): "choice value",
+    ("choice", "label"): "label",
+}
+PLACES: dict[str, tuple[str, Any, Keys]] = {
+    "form": ("", lambda data: data, FORM),
+    "field": ("fields[1].", lambda data: data["fields"][1], FIELD),
+    "nested": ("fields[2].fields[0].", lambda data: data["fields"][2]["fields"][0], NESTED_FIELD),
+    "rule": ("rules[0].", lambda data: data["rules"][0], RULE),
+    "grid": ("grid.", lambda data: data["grid"], GRID),
+    "label": ("fields[1].label.", lambda data: data["fields"][1]["label"], LABEL_MAPPING),
+    "choice": ("fields[4].choices[0].", lambda data: data["fields"][4]["choices"][0], CHOICE_MAPPING),
+}
+
+
+def base() -> dict[str, Any]:
+    """A valid definition with a field, a child, a rule, a grid, a label mapping and a choice mapping."""
+    return {
+        "form": "x",
+        "title": "X",
+        "fields": [
+            {"name": "a", "type": "text", "label": "A"},
+            {"name": "b", "type": "text", "label": {"id": "B"}},
+            {"name": "c", "type": "child", "label": "C", "fields": [{"name": "d", "type": "text", "label": "D"}]},
+            {"name": "e", "type": "reference", "target": "y", "label": "E"},
+            {"name": "f", "type": "choice", "label": "F", "choices": [{"value": "v", "label": "V"}]},
+        ],
+        "rules": [{"rule": "required_if", "fields": ["a"], "when": {"b": "x"}}],
+        "grid": {"rows": "e", "group": "g", "key": "b", "cell": "f"},
+    }
+
+
+def test_the_base_of_the_key_cases_loads() -> None:
+    assert parse_definition(base(), "forms/x.yaml").grid is not None
+
+
+KEY_CASES = [
+    pytest.param(place, key, value, id=f"{place}.{key}={kind}")
+    for place, (_, _, shape) in PLACES.items()
+    for key in shape.known
+    for kind, value in WRONG_KINDS.items()
+    if kind not in _TAKES[TAKES[(place, key)]]
+]
+
+
+@pytest.mark.parametrize(("place", "key", "value"), KEY_CASES)
+def test_every_key_refuses_every_wrong_kind_at_its_path(place: str, key: str, value: Any) -> None:
+    data = base()
+    prefix, container, _ = PLACES[place]
+    container(data)[key] = copy.deepcopy(value)
+    with pytest.raises(DefinitionErrors) as caught:
+        parse_definition(data, "forms/x.yaml")
+    path = prefix + key
+    errors = caught.value.errors
+    assert any(e.path == path or e.path.startswith((path + "[", path + ".")) for e in errors), [str(e) for e in errors]
