@@ -30,7 +30,7 @@ from .fieldtypes import (
     region_within,
 )
 from .limits import MAX_CHOICE_VALUE, MAX_NAME, MAX_PRECISION, MAX_ROLE_NAME, MAX_VARCHAR
-from .messages import N_, Message, shown
+from .messages import N_, Message, printable, shown
 from .names import field_name_problem, is_name, name_problem
 from .patterns import pattern_problem
 from .rules import check_targets, parse_rule
@@ -110,9 +110,11 @@ class _Reader:
         self.errors: list[DefinitionError] = []
 
     def error(self, path: str, text: str, **params: Any) -> None:
-        self.add(path, Message(text, params))
+        # Whoever builds the message (here or rules.py), text quoted from the definition stays on one line.
+        self.add(path, Message(text, {k: printable(v) if isinstance(v, str) else v for k, v in params.items()}))
 
     def add(self, path: str, message: Message) -> None:
+        path = printable(path)
         self.errors.append(DefinitionError(self.source, path, message, line_of(self.lines, path)))
 
     def keys(self, data: Mapping[Any, Any], allowed: Iterable[str], path: str) -> None:

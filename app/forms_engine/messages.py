@@ -60,9 +60,14 @@ class RecordRef:
 SHOWN_CHARS = 60  # of a definition's own text quoted back in a message
 
 
+def printable(text: str) -> str:
+    """`text` on one line: newlines, control and invisible characters written as escapes (\\n, \\u200b)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def shown(value: Any) -> str:
-    """Text from a definition as quoted in a message: on one line, control characters visible, cut short."""
+    """Text from a definition as quoted in a message: printable, and cut short."""
     text = value if isinstance(value, str) else repr(value)
     if len(text) > SHOWN_CHARS:
         text = text[: SHOWN_CHARS - 1] + "…"
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return printable(text)

@@ -415,6 +415,21 @@ CASES = [
         BASE + "# " + "x" * 1_000_000 + "\n",
         "x.yaml: is larger than 1000000 bytes, the most a definition file may have",
     ),
+    (
+        "rule name with a newline",
+        with_key('rules: [{rule: "x\\ny"}]'),
+        "x.yaml: rules[0].rule: unknown rule 'x\\ny'; expected one of",
+    ),
+    (
+        "rule field with a newline",
+        with_key('rules: [{rule: required_if, fields: ["a\\nb"], when: {a: x}}]'),
+        "x.yaml: rules[0].fields: 'a\\nb' is not a field of this form (line 5)",
+    ),
+    (
+        "rule key with a newline",
+        with_key('rules: [{rule: required_if, fields: [a], when: {a: x}, "b\\n": 1}]'),
+        "x.yaml: rules[0].b\\n: unknown key 'b\\n'; expected one of fields, when (line 5)",
+    ),
     # Aliases.
     (
         "an alias inside its own anchor",
