@@ -1,11 +1,15 @@
-"""CSRF on every state-changing path, and admin-defined text escaped wherever it is shown."""
+"""CSRF and the API's credential, admin-written text escaped on every screen kind, security headers."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from markupsafe import escape
+from sqlalchemy.exc import ProgrammingError
 
 from tests.conftest import add_user, app_with_forms, login
 
@@ -71,7 +75,6 @@ def test_state_changes_without_a_csrf_token_are_refused(app: Any) -> None:
     assert app.test_client().delete(f"/api/v1/catatan/{pk}", headers=bearer).status_code == 200
 
 
-
 def _jwt(app: Any, username: str, password: str = "admin-pass") -> dict[str, str]:
     response = app.test_client().post(
         "/api/v1/security/login", json={"username": username, "password": password, "provider": "db"}
@@ -120,20 +123,201 @@ def test_an_api_call_with_neither_cookie_nor_jwt_is_unauthorized(app: Any) -> No
     assert anonymous.post("/api/v1/catatan/", json={"judul": "baru"}).status_code == 401
     assert anonymous.delete(f"/api/v1/catatan/{pk}").status_code == 401
 
-def test_admin_defined_text_is_escaped_on_every_screen(app: Any) -> None:
+
+# Markup in every text an admin writes: it must reach each screen as text, never as markup.
+XSS = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+RAW = ("<script>alert(1)", "<img src=x")
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+NIK = "6309014507900001"
+XSS_REGIONS = (
+    "kode,nama\n63,Kalimantan Selatan\n63.09,Kabupaten Tabalong\n63.09.01,Banua Lawas\n63.09.01.2001,Hapalah\n"
+)
+XSS_FORMS = [
+    f"""
+form: xkelompok
+title: '{XSS} Kelompok'
+category: '{XSS} Kategori'
+region_field: false
+fields:
+  - {{name: nama, type: text, label: '{XSS} Nama kelompok', help: '{XSS} bantuan'}}
+""",
+    f"""
+form: xanggota
+title: {{id: '{XSS} Anggota', en: '{XSS} Member'}}
+category: '{XSS} Kategori'
+fields:
+  - {{name: kelompok, type: reference, target: xkelompok, label: '{XSS} Kelompok', help: '{XSS} bantuan'}}
+  - {{name: nama, type: text, label: '{XSS} Nama', help: '{XSS} bantuan', search: true}}
+  - {{name: nik, type: nik, label: '{XSS} NIK', help: '{XSS} bantuan'}}
+  - {{name: umur, type: integer, label: '{XSS} Umur', help: '{XSS} bantuan'}}
+  - {{name: jumlah, type: money, label: '{XSS} Jumlah', help: '{XSS} bantuan'}}
+  - {{name: lahir, type: date, label: '{XSS} Lahir', help: '{XSS} bantuan'}}
+  - {{name: datang, type: datetime, label: '{XSS} Datang', help: '{XSS} bantuan'}}
+  - {{name: aktif, type: boolean, label: '{XSS} Aktif', help: '{XSS} bantuan'}}
+  - {{name: jenis, type: choice, label: '{XSS} Jenis', help: '{XSS} bantuan',
+     choices: [{{value: a, label: '{XSS} Pilihan'}}, {{value: b, label: {{id: '{XSS} B', en: '{XSS} B'}}}}]}}
+  - {{name: minat, type: multichoice, label: '{XSS} Minat', help: '{XSS} bantuan',
+     choices: [{{value: a, label: '{XSS} Minat A'}}, {{value: b, label: '{XSS} Minat B'}}]}}
+  - {{name: desa, type: region, level: desa, label: '{XSS} Desa', help: '{XSS} bantuan'}}
+  - {{name: catatan, type: longtext, label: '{XSS} Catatan', help: '{XSS} bantuan'}}
+  - name: anak
+    type: child
+    label: '{XSS} Anak'
+    fields: [{{name: nama, type: text, label: '{XSS} Nama anak', help: '{XSS} bantuan'}}]
+""",
+    f"""
+form: xhadir
+title: '{XSS} Hadir'
+category: '{XSS} Kategori'
+region_field: anggota
+fields:
+  - {{name: anggota, type: reference, target: xanggota, label: '{XSS} Anggota', required: true}}
+  - {{name: tanggal, type: date, label: '{XSS} Tanggal', required: true}}
+  - {{name: status, type: choice, label: '{XSS} Status', required: true, default: hadir,
+     choices: [{{value: hadir, label: '{XSS} Hadir'}}, {{value: alpa, label: '{XSS} Alpa'}}]}}
+  - {{name: catatan, type: text, label: '{XSS} Catatan'}}
+grid: {{rows: anggota, group: kelompok, key: tanggal, cell: status, extra: [catatan]}}
+""",
+]
+# A value each filter of a field type can take from the URL.
+FILTER_VALUES = {
+    "reference": "1",
+    "integer": "30",
+    "money": "1000",
+    "date": "2024-01-02",
+    "datetime": "2024-01-02 08:00:00",
+    "boolean": "y",
+    "choice": "a",
+    "multichoice": "a",
+    "nik": NIK,
+    "region": "63.09.01.2001",
+}
+
+
+def xss_app(empty_app: Any) -> Any:
+    """The forms above published, with a group, a member (changed once, for its history) and attendance."""
+    from tests.test_regions import run_import
+
+    run_import(empty_app, XSS_REGIONS)
+    app = app_with_forms(empty_app, *XSS_FORMS)
     client = app.test_client()
     login(client)
-    client.post("/api/v1/catatan/", json={"judul": f"Isi {SCRIPT}", "jenis": "a"})
-    pages = {
-        url: client.get(url).get_data(as_text=True)
-        for url in ("/forms/catatan/list/", "/forms/catatan/add", "/forms/catatan/show/1", "/forms/catatan/edit/1", "/")
+    group = client.post("/api/v1/xkelompok/", json={"nama": f"{XSS} isi"}).json["id"]
+    member = {
+        "kelompok": group,
+        "nama": f"{XSS} isi",
+        "nik": NIK,
+        "umur": 30,
+        "jumlah": 1000,
+        "lahir": "1990-07-05",
+        "datang": "2024-01-02T08:00:00",
+        "aktif": True,
+        "jenis": "a",
+        "minat": ["a", "b"],
+        "desa": "63.09.01.2001",
+        "catatan": f"{XSS} isi",
+        "confirm_warnings": True,
     }
-    for url, page in pages.items():
-        assert SCRIPT not in page, url
-        assert "<img src=x" not in page and "<b onmouseover" not in page, url
-    assert "Catatan &lt;script&gt;" in pages["/forms/catatan/list/"]
-    assert "Judul &lt;script&gt;" in pages["/forms/catatan/add"]
-    assert "Pilihan &lt;script&gt;" in pages["/forms/catatan/show/1"]
+    response = client.post("/api/v1/xanggota/", json=member)
+    assert response.status_code == 201, response.json
+    pk = response.json["id"]
+    assert client.put(f"/api/v1/xanggota/{pk}", json={"jenis": "b", "catatan": f"{XSS} baru"}).status_code == 200
+    response = client.post("/api/v1/xanggota__anak/", json={"parent_id": pk, "nama": f"{XSS} isi"})
+    assert response.status_code == 201, response.json
+    response = client.post("/api/v1/xhadir/", json={"anggota": pk, "tanggal": "2024-01-02", "status": "hadir"})
+    assert response.status_code == 201, response.json
+    return app
+
+
+def filter_urls(app: Any, base: str, view_name: str) -> list[str]:
+    """The list at `base` with each filter of each filterable field applied, one at a time."""
+    view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == view_name)
+    spec = getattr(view, "spec", None)
+    with app.test_request_context():
+        filters = view._filters.get_search_filters()
+    urls = []
+    for column, kinds in filters.items():
+        field = next((f for f in spec.live_fields if column in (f.name, f"{f.name}_id")), None) if spec else None
+        value = FILTER_VALUES.get(field.type if field else "", "a")
+        urls += [f"{base}?_flt_{i}_{column}={quote(value)}" for i in range(len(kinds))]
+    return urls
+
+
+def every_screen(app: Any) -> list[str]:
+    """Every kind of screen that shows the forms' texts, lists with each filter kind applied."""
+    lists = filter_urls(app, "/forms/xanggota/list/", "FormView_xanggota")
+    logs = filter_urls(app, "/keamanan/audit/list/", "AuditView")
+    return [
+        "/",
+        "/forms/xanggota/list/",
+        *lists,
+        "/forms/xanggota/add",
+        "/forms/xanggota/show/1",
+        "/forms/xanggota/edit/1",
+        "/forms/xanggota/anak/list/",
+        "/forms/xanggota/anak/show/1",
+        "/forms/xkelompok/list/",
+        "/forms/xkelompok/show/1",
+        "/forms/xhadir/list/",
+        "/forms/xhadir/grid/",
+        "/forms/xhadir/grid/?group=1&key=2024-01-02",
+        "/riwayat/",
+        *logs,
+        "/keamanan/audit/show/2",
+        "/keamanan/log-akses/list/",
+        "/swagger/v1",
+    ]
+
+
+def assert_escaped(client: Any, url: str) -> str:
+    """The page at `url` (GET, or "POST /riwayat/" for a NIK search), with no admin markup raw."""
+    response = client.post("/riwayat/", data={"nik": NIK}) if url == "POST /riwayat/" else client.get(url)
+    assert response.status_code == 200, url
+    page = response.get_data(as_text=True)
+    for raw in RAW:
+        assert raw not in page, f"{url}: {raw}"
+    return page
+
+
+# FAB passes a filter value for a Numeric column (money) to the database as text, which
+# PostgreSQL refuses to compare with a number: a 500. Known; the filters are interface.py's.
+MONEY_FILTER = "_jumlah="
+
+
+def test_admin_defined_text_is_escaped_on_every_screen(empty_app: Any) -> None:
+    app = xss_app(empty_app)
+    client = app.test_client()
+    login(client)
+    screens = [url for url in every_screen(app) if MONEY_FILTER not in url] + ["POST /riwayat/"]
+    shown = "".join(assert_escaped(client, url) for url in screens)
+    # the texts were there to be escaped: titles, labels, help, choices, values, history
+    for text in ("Anggota", "Kelompok", "Kategori", "Nama", "bantuan", "Pilihan", "Minat A", "isi", "baru", "Hadir"):
+        assert f"{ESCAPED} {text}" in shown, text
+
+
+def test_money_filters_from_the_address_are_escaped(empty_app: Any, request: pytest.FixtureRequest) -> None:
+    if request.node.callspec.params["database_url"] == "postgresql":
+        request.applymarker(pytest.mark.xfail(strict=True, raises=ProgrammingError, reason="numeric = varchar"))
+    app = xss_app(empty_app)
+    client = app.test_client()
+    login(client)
+    urls = [url for url in every_screen(app) if MONEY_FILTER in url]
+    assert urls
+    for url in urls:
+        assert_escaped(client, url)
+
+
+def test_the_filter_panel_gets_its_labels_as_html_text(empty_app: Any) -> None:
+    """FAB's ab_filters.js appends each label as HTML: it must arrive escaped, once."""
+    app = xss_app(empty_app)
+    client = app.test_client()
+    login(client)
+    page = client.get("/forms/xanggota/list/?_flt_0_nama=a").get_data(as_text=True)
+    labels = json.loads(re.search(r"new AdminFilters\(\s*'#filter_form',\s*(\{.*?\}),\n", page).group(1))
+    assert labels["nama"] == f"{escape(XSS)} Nama"
+    assert all("<" not in label for label in labels.values())
+    # the menu of fields to filter on shows each label escaped once
+    assert f'class="filter">\n                {escape(XSS)} Nama</a>' in page
 
 
 def test_every_response_carries_the_security_headers(app: Any) -> None:

@@ -24,18 +24,25 @@ def current_lang() -> str:
 
 
 class AdminText(LazyString):
-    """Text an admin wrote (label, help, choice, title), in the reader's language.
+    """Text an admin wrote (label, help, choice, title), in the reader's language, as escaped HTML.
 
-    Always escaped in HTML: FAB's templates pass labels through `_()`, whose result Jinja
-    trusts as markup; this object's `__html__` makes both that and plain `{{ }}` escape it.
+    FAB passes these texts to templates (`{{ }}` and `_()`), to WTForms, to JSON and, through
+    `str()`, to its filter panel, whose script appends labels as HTML. Escaping here, at the
+    source, makes every one of those paths safe: `__html__` and `__str__` both give the escaped
+    text as Markup, so Jinja does not escape it twice. Plain-text outputs (exports, the engine's
+    messages) read the definition's Text instead.
     """
 
+    def __str__(self) -> str:
+        # str() passes a str subclass through as it is: the Markup survives FAB's as_unicode().
+        return escape(super().__str__())
+
     def __html__(self) -> str:
-        return str(escape(str(self)))
+        return str(self)
 
 
 def lazy_text(text: Text | None) -> LazyString | str:
-    """A label that renders in the language of whoever reads it (escaped in HTML)."""
+    """A label in the language of whoever reads it, always handed out escaped."""
     if text is None:
         return ""
     return AdminText(lambda: text.get(current_lang()))
