@@ -20,6 +20,7 @@ from flask import current_app, g, has_request_context
 
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name, region_range, region_within
+from app.forms_engine.fieldtypes import record_id as valid_record_id
 from app.office import office_district
 
 NO_SCOPE = "-"  # not a region code: the range it opens holds no record
@@ -122,10 +123,7 @@ def scoped(query: Any, model: Any) -> Any:
 
 def visible(model: Any, record_id: Any, session: Any) -> Any:
     """The record with this id when the current user may see it, else None (also when it does not exist)."""
-    if record_id is None:
-        return None
-    try:
-        key = int(record_id)
-    except (TypeError, ValueError):
+    key = valid_record_id(record_id)
+    if key is None:
         return None
     return session.execute(scoped(sa.select(model).where(model.id == key), model)).scalar_one_or_none()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
-from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from app.access.personal import (
     PERSONAL_TYPES,
@@ -38,7 +41,9 @@ from app.views.grid import grid_page
 from app.views.history_tab import change_history
 from app.views.interface import FormInterface, order_keys
 from app.views.labels import FORMATTED_TYPES, current_lang, format_value, lazy_text, render_message
+from app.views.openapi import DocumentedModelApi
 from app.views.record_checks import check_for_user
+from app.views.related import still_used_message
 from app.views.schemas import input_schema, output_schema
 
 ACTION_PERMISSIONS = {
@@ -186,6 +191,11 @@ class FormModelView(ModelView):
         super().__init__()
         self.order_columns = [c for c in self.order_columns if c not in self.datamodel.personal_columns]
 
+    def create_blueprint(self, appbuilder: Any, endpoint: str | None = None, static_folder: str | None = None) -> Any:
+        blueprint = super().create_blueprint(appbuilder, endpoint, static_folder)
+        blueprint.before_request(_drop_bad_paging_args)
+        return blueprint
+
     @expose("/show/<int:pk>", methods=["GET"])
     @has_access
     def show(self, pk: int) -> Any:
@@ -259,6 +269,24 @@ class FormModelView(ModelView):
     def pre_add(self, item: Any) -> None:
         stamp(item, self.spec, is_new=True)
 
+    def pre_delete(self, item: Any) -> None:
+        """Refuse, saying why, to delete a record other records still point to (FAB flashes it)."""
+        message = still_used_message(item, db.session)
+        if message is not None:
+            raise StillUsed(message)
+
+    def get_action_permission_name(self, name: str) -> str:
+        """The permission of a list action; an action the form does not have answers 404."""
+        if name not in self.actions:
+            abort(404)
+        return super().get_action_permission_name(name)
+
+    @expose("/download/<string:filename>")
+    @has_access
+    def download(self, filename: str) -> Any:
+        """FAB's own upload route; Simpul serves files through /file/ (scoped), never here."""
+        abort(404)
+
     def pre_update(self, item: Any) -> None:
         stamp(item, self.spec, is_new=False)
 
@@ -298,7 +326,7 @@ class _OwnSchemas:
         return type(self.schema)(only=[c for c in columns if c in self.schema.fields])
 
 
-class FormApi(ModelRestApi):
+class FormApi(DocumentedModelApi):
     """Base of the generated REST APIs: input is validated by the engine, as on screens."""
 
     spec: FormSpec
@@ -414,10 +442,36 @@ class FormApi(ModelRestApi):
         db.session.refresh(item)
         return self.response(201 if is_new else 200, id=item.id, result=self.show_model_schema.dump(item))
 
-    def post_headless(self) -> Any:
+    def delete_headless(self, pk: Any) -> Any:
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        message = still_used_message(item, db.session)
+        if message is not None:
+            return self.response_422(message=message)
+        try:
+            self.datamodel.delete(item)
+        except DatabaseException:  # a reference added meanwhile: the foreign key refused
+            return self.response_422(
+                message=gettext("The record could not be deleted because other records still use it.")
+            )
+        return self.response(200, message="OK")
+
+    def _json_body(self) -> tuple[Any, Any]:
+        """(the request's JSON body, None), or (None, the 4xx answer): never a 500 for a bad body."""
         if not request.is_json:
-            return self.response_400(message="Request is not JSON")
-        data = request.get_json(silent=True)
+            return None, self.response_400(message=gettext("The request body is not valid JSON."))
+        try:
+            return request.get_json(), None
+        except RequestEntityTooLarge:
+            return None, self.response(413, message=gettext("The request body is too large."))
+        except (BadRequest, RecursionError, ValueError):
+            return None, self.response_400(message=gettext("The request body is not valid JSON."))
+
+    def post_headless(self) -> Any:
+        data, refused = self._json_body()
+        if refused is not None:
+            return refused
         clean, errors, warnings = self._validated(data, None)
         if errors:
             return self._errors_response(errors, warnings)
@@ -427,15 +481,40 @@ class FormApi(ModelRestApi):
         item = self.datamodel.get(pk, self._base_filters)
         if item is None:
             return self.response_404()
-        if not request.is_json:
-            return self.response_400(message="Request is not JSON")
-        data = request.get_json(silent=True)
+        data, refused = self._json_body()
+        if refused is not None:
+            return refused
         clean, errors, warnings = self._validated(data, item)
         if errors:
             return self._errors_response(errors, warnings)
         if self.spec.parent and "parent_id" not in data:
             data = {**data, "parent_id": item.parent_id}
         return self._save(item, clean, data, is_new=False)
+
+
+MAX_PAGE, MAX_PAGE_SIZE = 1_000_000, 100
+
+
+def _paging_arg_ok(name: str, value: str) -> bool:
+    """FAB reads any argument containing page_ / psize_ with int(): only sane integers may pass."""
+    if "psize_" in name:
+        return value.isascii() and value.isdigit() and len(value) <= 3 and 1 <= int(value) <= MAX_PAGE_SIZE
+    if "page_" in name:
+        return value.isascii() and value.isdigit() and len(value) <= 7 and int(value) <= MAX_PAGE
+    return True
+
+
+def _drop_bad_paging_args() -> Any:
+    """A list or record page asked for with a page number or size FAB cannot read: the same page without them."""
+    bad = [name for name, value in request.args.items(multi=True) if not _paging_arg_ok(name, value)]
+    if not bad:
+        return None
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name not in bad]
+    return redirect(request.path + ("?" + urlencode(kept) if kept else ""), 303)
+
+
+class StillUsed(Exception):
+    """A delete refused because other records point to the record (its message says which)."""
 
 
 def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | None = None) -> type[FormModelView]:
@@ -518,25 +597,28 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
     return type(f"FormApi_{spec.slug}", (FormApi,), attrs)
 
 
-def register_forms(appbuilder: Any, specs: dict[str, FormSpec], models: dict[str, Any]) -> None:
-    """Add a menu entry, screens and API for every form (child tables as related views)."""
-    for slug in sorted(specs, key=lambda s: (specs[s].category.id if specs[s].category else "", specs[s].title.id)):
-        spec = specs[slug]
-        children = []
-        for child in spec.children:
-            child_view = build_view(child, models)
-            appbuilder.add_view_no_menu(child_view)
-            appbuilder.add_api(build_api(child, models))
-            children.append(child_view)
-        view = build_view(spec, models, related=children)
-        category = spec.category
-        appbuilder.add_view(
-            view,
-            menu_name(spec),
-            label=lazy_text(spec.title),
-            icon=spec.icon,
-            category=category.id if category else "",
-            category_label=lazy_text(category) if category else "",
-            category_icon="fa-folder-open-o" if category else "",
-        )
-        appbuilder.add_api(build_api(spec, models))
+def menu_order(specs: dict[str, FormSpec]) -> list[str]:
+    """Slugs in the order their menu entries appear: by category, then title."""
+    return sorted(specs, key=lambda s: (specs[s].category.id if specs[s].category else "", specs[s].title.id))
+
+
+def register_form(appbuilder: Any, spec: FormSpec, models: dict[str, Any]) -> None:
+    """Add the menu entry, screens and API of one form (child tables as related views)."""
+    # Every class is built before any is added, so a form that fails to build leaves nothing behind.
+    children = [(build_view(child, models), build_api(child, models)) for child in spec.children]
+    view = build_view(spec, models, related=[child_view for child_view, _ in children])
+    api = build_api(spec, models)
+    for child_view, child_api in children:
+        appbuilder.add_view_no_menu(child_view)
+        appbuilder.add_api(child_api)
+    category = spec.category
+    appbuilder.add_view(
+        view,
+        menu_name(spec),
+        label=lazy_text(spec.title),
+        icon=spec.icon,
+        category=category.id if category else "",
+        category_label=lazy_text(category) if category else "",
+        category_icon="fa-folder-open-o" if category else "",
+    )
+    appbuilder.add_api(api)

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext
 
 from app.access.personal import is_personal, note_search, searched, whole_identity
 from app.access.scope import covers, current_scope, is_scoped, record_region, scope_clause
-from app.forms_engine.fieldtypes import column_name, region_range
+from app.forms_engine.fieldtypes import column_name, record_id, region_range
 
 
 def order_keys(spec: Any) -> list[tuple[str, str]]:
@@ -168,6 +168,13 @@ class FormInterface(SQLAInterface):
         query = super().apply_filters(query, filters)
         clause = scope_clause(self.obj, current_scope())
         return query if clause is None else query.filter(clause)
+
+    def get(
+        self, id: Any, filters: Filters | None = None, select_columns: Any = None, outer_default_load: bool = False
+    ) -> Any:
+        """The record with this id, or None; ids no record can have (2**63, "1e9") never reach SQL."""
+        key = record_id(id)
+        return None if key is None else super().get(key, filters, select_columns, outer_default_load)
 
     def get_related_interface(self, col_name: str) -> Any:
         """Lookups of related records (API `related`, `_info`, pickers) are scoped too."""
