@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 from flask_appbuilder import AppBuilder, IndexView
 from flask_babel import lazy_gettext
@@ -17,8 +17,6 @@ from app.access.secret_key import settle_secret_key
 from app.database import begin_immediately_for_unsafe_methods, configure_engine
 from app.extensions import db, migrate
 from app.forms_engine.spec import FormSpec
-from app.forms_engine.store import published_specs, schema_version
-from app.forms_engine.tables import build_models
 
 log = logging.getLogger(__name__)
 APP_DIR = Path(__file__).resolve().parent
@@ -48,8 +46,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["FAB_SECURITY_MANAGER_CLASS"] = "app.access.security.SimpulSecurityManager"
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app with a screen and API for every published form."""
+def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, FormSpec] | None = None) -> Flask:
+    """Build the app with a screen and API for every published form (or for `forms`, a publish's check)."""
     app = Flask(__name__, instance_path=str(APP_DIR.parent / "instance"))
     load_config(app, test_config)
     speedups.install()
@@ -88,15 +86,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         register_admin_logs(appbuilder)
         appbuilder.add_api(RegionApi)
-        specs, version = _published(db.engine)
-        app.config["SIMPUL_SCHEMA_VERSION"] = version
-        app.extensions["simpul_specs"] = specs
-        if specs:
-            from app.views.generated import register_forms
+        from app.form_building import published_forms, register_usable_forms, report_broken
 
-            models = build_models(specs.values(), appbuilder.sm.user_model)
-            app.extensions["simpul_models"] = models
-            register_forms(appbuilder, specs, models)
+        specs, version, broken = published_forms(db.engine) if forms is None else (dict(forms), None, {})
+        app.config["SIMPUL_SCHEMA_VERSION"] = version
+        models, unbuilt = register_usable_forms(appbuilder, specs)
+        broken.update(unbuilt)
+        report_broken(app, broken)
+        app.extensions["simpul_specs"] = {slug: spec for slug, spec in specs.items() if slug not in broken}
+        app.extensions["simpul_models"] = models
+        if specs:
             from app.views.history import RecipientHistoryView
 
             appbuilder.add_view(
@@ -113,19 +112,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        """For load balancers and tests: which schema version this process serves."""
-        return {"status": "ok", "schema_version": app.config["SIMPUL_SCHEMA_VERSION"], "pid": os.getpid()}
+        """For load balancers and tests: which schema version this process serves, and forms it cannot."""
+        unserved = app.extensions["simpul_broken_forms"]
+        return {
+            "status": "degraded" if unserved else "ok",
+            "schema_version": app.config["SIMPUL_SCHEMA_VERSION"],
+            "pid": os.getpid(),
+            "broken_forms": unserved,
+        }
 
     return app
 
-
-def _published(engine: sa.Engine) -> tuple[dict[str, FormSpec], int]:
-    """Published specs and the schema version; empty before the first migration."""
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("simpul_schema_state"):
-            return {}, 0
-        problems: list[Any] = []
-        specs = published_specs(conn, problems=problems)
-        for problem in problems:
-            log.error("published form left out: %s", problem)
-        return specs, schema_version(conn)

@@ -15,10 +15,12 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.database import dispose_app, write_transaction
 from app.extensions import db
+from app.form_building import broken_forms, check_forms_build
 from app.forms_engine.changes import ChangeRefused
 from app.forms_engine.loader import DefinitionErrors, check_references, load_paths
 from app.forms_engine.publish import publish, retire_form
-from app.forms_engine.store import form_history, form_table, published_specs
+from app.forms_engine.schema_lock import LockTimeout, schema_change
+from app.forms_engine.store import form_history, form_table, published_specs, published_versions
 
 simpul_cli = AppGroup("simpul", help="Simpul administration.")
 forms_cli = AppGroup("forms", help="Check, publish and inspect form definitions.")
@@ -52,14 +54,27 @@ def forms_check(path: str | None) -> None:
 
 def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
     """Publish the definitions under `path` and give roles their permissions; return exit code."""
+    with db.engine.connect() as conn:
+        # Read before the files: a publish that gets in while they are checked is not undone.
+        based_on = published_versions(conn)
     found, errors = load_paths(_paths(path))
     if errors:
         _fail([str(e) for e in errors] + ["nothing was published"])
     candidates = {slug: spec for slug, (spec, _) in found.items()}
     user_table = current_app.appbuilder.sm.user_model.__table__
     try:
-        with db.engine.begin() as conn:
-            report = publish(conn, candidates, user, user_table=user_table, dry_run_only=dry_run)
+        with schema_change(db.engine) as conn:
+            report = publish(
+                conn,
+                candidates,
+                user,
+                user_table=user_table,
+                dry_run_only=dry_run,
+                based_on=based_on,
+                verify=check_forms_build,
+            )
+    except LockTimeout as exc:
+        _fail([str(exc), "nothing was published"])
     except DefinitionErrors as exc:
         _fail([str(e) for e in exc.errors] + ["nothing was published"])
     except ChangeRefused as exc:
@@ -109,12 +124,15 @@ def forms_list() -> None:
     """List published forms with their current version."""
     with db.engine.connect() as conn:
         rows = conn.execute(form_table.select().order_by(form_table.c.slug)).all()
-        specs = published_specs(conn, include_retired=True)
+        specs = published_specs(conn, include_retired=True, problems={})
+    broken = broken_forms(current_app._get_current_object())  # type: ignore[attr-defined]
     for row in rows:
         spec = specs.get(row.slug)
-        state = "retired" if row.retired else "live"
+        state = "retired" if row.retired else "broken" if row.slug in broken else "live"
         title = spec.title.id if spec else ""
         click.echo(f"{row.slug:30} v{row.version:<4} {state:8} {row.changed_on:%Y-%m-%d %H:%M}  {title}")
+    for slug, why in sorted(broken.items()):
+        click.echo(f"{slug}: not served: {why}", err=True)
 
 
 @forms_cli.command("history")
@@ -142,8 +160,10 @@ def forms_history(slug: str) -> None:
 def forms_retire(slug: str, user: str) -> None:
     """Hide a form from menus, screens and API; its table and records stay."""
     try:
-        with db.engine.begin() as conn:
+        with schema_change(db.engine) as conn:
             retire_form(conn, slug, f"cli:{user}")
+    except LockTimeout as exc:
+        _fail([str(exc)])
     except DefinitionErrors as exc:
         _fail([str(e) for e in exc.errors])
     click.echo(f"{slug}: retired (table and records kept; publish it again to restore)")

@@ -97,6 +97,7 @@ from app.access.permissions import sync_permissions  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.forms_engine.loader import parse_definition  # noqa: E402
 from app.forms_engine.publish import publish  # noqa: E402
+from app.forms_engine.schema_lock import schema_change  # noqa: E402
 from tests.postgres import private_cluster, scratch_database  # noqa: E402
 
 # Cached SQLite files and scratch directories; the test suite points it at a temporary directory.
@@ -395,7 +396,7 @@ def migrate_and_publish(url: str) -> None:
         with app.app_context():
             upgrade(directory=app.extensions["migrate"].directory)
             spec = parse_definition(yaml.safe_load(DEFINITION), "bench/list_scale.py")
-            with db.engine.begin() as conn:
+            with schema_change(db.engine) as conn:
                 publish(conn, {spec.slug: spec}, "bench", user_table=app.appbuilder.sm.user_model.__table__)
             sm = app.appbuilder.sm
             if sm.find_user(username=ADMIN[0]) is None:

@@ -16,6 +16,7 @@ from app.database import dispose_app
 from app.extensions import db
 from app.forms_engine.loader import parse_definition
 from app.forms_engine.publish import publish
+from app.forms_engine.schema_lock import schema_change
 from app.forms_engine.spec import FormSpec
 from tests.postgres import PostgresMissing, private_cluster, scratch_database
 from tests.slapd import Slapd, SlapdMissing, running_slapd
@@ -103,7 +104,7 @@ def publish_yaml(app: Any, *texts: str, user: str = "test") -> Any:
     specs = {s.slug: s for s in (spec_of(t) for t in texts)}
     with app.app_context():
         user_table = app.appbuilder.sm.user_model.__table__
-        with db.engine.begin() as conn:
+        with schema_change(db.engine) as conn:
             report = publish(conn, specs, user, user_table=user_table)
         refresh_permissions()  # as `forms publish` does
     return report

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from app import create_app
 from app.access.secret_key import DEFAULT_SECRET_KEY, check_secret_key, estimated_bits, instance_secret_key
@@ -36,11 +35,10 @@ def test_live_app_swaps_after_a_publish_and_keeps_the_old_one_whole(empty_app: A
     live = LiveApp(lambda: create_app(empty_app.test_config))
     _BUILT.append(live.app)
     old = live.app
-    engine = sa.create_engine(empty_app.test_config["DATABASE_URL"])
     try:
-        assert live.refresh(engine) is False
+        assert live.refresh() is False
         publish_yaml(empty_app, "form: baru\ntitle: Baru\nfields: [{name: nama, type: text, label: Nama}]\n")
-        assert live.refresh(engine) is True
+        assert live.refresh() is True
         _BUILT.append(live.app)
         assert live.app is not old and live.version == old.config["SIMPUL_SCHEMA_VERSION"] + 1
         assert "FormApi_baru.get_list" in live.app.view_functions
@@ -48,7 +46,7 @@ def test_live_app_swaps_after_a_publish_and_keeps_the_old_one_whole(empty_app: A
         assert "FormApi_baru.get_list" not in old.view_functions
         assert old.test_client().get("/health").json["schema_version"] == 0
     finally:
-        engine.dispose()
+        live.stop()
 
 
 def test_the_published_default_secret_key_is_never_used(tmp_path: Path) -> None:

@@ -1,14 +1,14 @@
-"""A publish reaches every running worker process within seconds, without a restart."""
+"""A publish reaches every running worker process within seconds, without a restart, and no
+request fails or stores a wrong value while it does (3 gunicorn workers under a request loop)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+import threading
 import time
-import urllib.error
-import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,95 +16,61 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, add_user, publish_yaml
-from tests.postgres import free_port
+from tests.live_load import (
+    Gunicorn,
+    RequestLoop,
+    api_token,
+    execute,
+    http,
+    lost_values,
+    publish_in_progress,
+    schema_version_of,
+    server_env,
+    serving,
+    stored,
+    wait_for,
+)
 
 FIRST = "form: pertama\ntitle: Pertama\nfields: [{name: nama, type: text, label: Nama}]\n"
 SECOND = "form: kedua\ntitle: Kedua\nfields: [{name: judul, type: text, label: Judul}]\n"
 
 
 def _env(app: Any) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        SIMPUL_DATABASE_URL=app.test_config["DATABASE_URL"],
-        SIMPUL_SECRET_KEY="test-only-secret-key-of-at-least-32-bytes",
-        SIMPUL_SCHEMA_POLL_SECONDS="0.5",
-        SIMPUL_UPLOAD_DIR=app.test_config["UPLOAD_DIR"],
-        PYTHONPATH=str(ROOT),
-        FLASK_APP="app:create_app",
-    )
-    return env
+    return server_env(app.test_config["DATABASE_URL"], app.test_config["UPLOAD_DIR"])
 
 
-def _get(url: str, token: str | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, None
-
-
-def _token(base: str) -> str:
-    body = json.dumps({"username": "admin", "password": "admin-pass", "provider": "db"}).encode()
-    request = urllib.request.Request(
-        f"{base}/api/v1/security/login", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())["access_token"]
-
-
-@pytest.fixture
-def servers(empty_app: Any) -> Iterator[list[str]]:
-    """Two app servers (separate processes) on the same database."""
-    publish_yaml(empty_app, FIRST)
-    add_user(empty_app, "admin", "Admin")
-    procs, bases = [], []
-    for _ in range(2):
-        port = free_port()
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "app.wsgi:application"],
-                cwd=ROOT,
-                env=_env(empty_app),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        bases.append(f"http://127.0.0.1:{port}")
-    try:
-        for base in bases:
-            _wait(lambda base=base: _get(f"{base}/health")[0] == 200, 30)
-        yield bases
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
-
-
-def _wait(condition: Any, seconds: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        try:
-            if condition():
-                return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
-def _cli(empty_app: Any, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(app: Any, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "flask", "simpul", "forms", *args],
         cwd=ROOT,
-        env=_env(empty_app),
+        env=_env(app),
         capture_output=True,
         text=True,
     )
 
 
+def _get(url: str, token: str | None = None) -> tuple[int, Any]:
+    status, body = http("GET", url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    return status, json.loads(body) if status == 200 else None
+
+
+@pytest.fixture
+def servers(empty_app: Any, tmp_path: Path) -> Iterator[list[str]]:
+    """Two app servers (separate gunicorn masters, one worker each) on the same database."""
+    publish_yaml(empty_app, FIRST)
+    add_user(empty_app, "admin", "Admin")
+    started = [Gunicorn(_env(empty_app), workers=1), Gunicorn(_env(empty_app), workers=1)]
+    try:
+        for number, server in enumerate(started):
+            server.start(tmp_path / f"gunicorn-{number}.log")
+        yield [server.base for server in started]
+    finally:
+        for server in started:
+            server.stop()
+
+
 def test_new_and_changed_forms_reach_both_servers(empty_app: Any, servers: list[str], tmp_path: Path) -> None:
-    tokens = [_token(base) for base in servers]
+    tokens = [api_token(base) for base in servers]
     assert all(_get(f"{base}/api/v1/kedua/", t)[0] == 404 for base, t in zip(servers, tokens, strict=True))
     (tmp_path / "kedua.yaml").write_text(SECOND, encoding="utf-8")
     (tmp_path / "pertama.yaml").write_text(
@@ -114,7 +80,7 @@ def test_new_and_changed_forms_reach_both_servers(empty_app: Any, servers: list[
     assert result.returncode == 0, result.stderr
     published = time.monotonic()
     for base, token in zip(servers, tokens, strict=True):
-        _wait(lambda base=base, token=token: _get(f"{base}/api/v1/kedua/", token)[0] == 200, 10)
+        wait_for(lambda base=base, token=token: _get(f"{base}/api/v1/kedua/", token)[0] == 200, 10, "kedua served")
         status, info = _get(f"{base}/api/v1/pertama/_info", token)
         assert status == 200 and "umur" in [f["name"] for f in info["add_columns"]]
     assert time.monotonic() - published < 5
@@ -129,7 +95,92 @@ def test_an_invalid_definition_leaves_the_previous_version_live(
     assert result.returncode == 1
     assert "pertama.yaml: fields[0].type: unknown type 'nik16'" in result.stderr
     time.sleep(1.5)
-    token = _token(servers[0])
+    token = api_token(servers[0])
     for base, version in zip(servers, before, strict=True):
         assert _get(f"{base}/health")[1]["schema_version"] == version
     assert _get(f"{servers[0]}/api/v1/pertama/", token)[0] == 200
+
+
+PESERTA = """
+form: peserta
+title: Peserta
+fields:
+  - {name: nama, type: text, label: Nama, required: true}
+  - {name: umur, type: text, label: Umur}
+  - {name: catatan, type: longtext, label: Catatan}
+  - {name: kota, type: text, label: Kota}
+"""
+RENAMED = PESERTA.replace("{name: catatan,", "{name: keterangan, id: catatan,")
+RETYPED = RENAMED.replace("{name: umur, type: text", "{name: umur, type: integer")
+RETIRED = RETYPED.replace("  - {name: kota, type: text, label: Kota}\n", "")
+STEPS = [("rename", RENAMED), ("text to integer", RETYPED), ("retire", RETIRED), ("restore", RETYPED)]
+
+
+def test_no_request_fails_or_stores_a_wrong_value_while_publishing(
+    empty_app: Any, tmp_path: Path, database_url: str
+) -> None:
+    """3 workers, a request loop, and rename, type change, retire and restore published from the CLI."""
+    publish_yaml(empty_app, PESERTA)
+    add_user(empty_app, "admin", "Admin")
+    stored_before = [("Siti", "41", "catatan satu", "Tanjung"), ("Budi", "7", "catatan dua", "Kelua")]
+    for nama, umur, catatan, kota in stored_before:
+        execute(
+            database_url,
+            f"INSERT INTO form_peserta (nama, umur, catatan, kota) VALUES ('{nama}', '{umur}', '{catatan}', '{kota}')",
+        )
+    definition = tmp_path / "peserta.yaml"
+    rejected: Counter[int] = Counter()
+    with serving(_env(empty_app), tmp_path / "gunicorn.log") as server, RequestLoop(server.base, "peserta") as loop:
+        time.sleep(1)
+        for step, text in STEPS:
+            definition.write_text(text, encoding="utf-8")
+            before = loop.report.total
+            cli = subprocess.Popen(
+                [sys.executable, "-m", "flask", "simpul", "forms", "publish", str(definition)],
+                cwd=ROOT, env=_env(empty_app), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            if step == "text to integer":
+                # Old workers must never store a value the new column would refuse: "abc" sent while the
+                # publish holds the lock is answered by the new app, with a refusal.
+                wait_for(lambda cli=cli: publish_in_progress(database_url) or cli.poll() is not None, 60, "lock")
+                rejected = _post_while(server.base, cli, {"nama": "probe", "umur": "abc"})
+            out, err = cli.communicate(timeout=120)
+            assert cli.returncode == 0, f"{step}: {out}\n{err}"
+            version = schema_version_of(database_url)
+            wait_for(lambda version=version: server.versions() == {version}, 30, f"{step}: every worker on v{version}")
+            time.sleep(1.0)  # the loop runs on the new version for a while
+            assert loop.report.total > before + 20, f"{step}: the loop stalled"
+    report = loop.report
+    assert report.failures == [], f"{len(report.failures)} of {report.total} requests failed: {report.failures[:5]}"
+    assert report.total > 200 and report.counts["create"] > 50
+    assert lost_values(database_url, report, "form_peserta") == []
+    assert stored(database_url, "SELECT nama, keterangan, kota FROM form_peserta WHERE id <= 2 ORDER BY id") == [
+        (nama, catatan, kota) for nama, _, catatan, kota in stored_before
+    ]
+    assert rejected and set(rejected) <= {400, 422}, rejected
+    assert stored(database_url, "SELECT count(*) FROM form_peserta WHERE nama = 'probe'") == [(0,)]
+    if database_url.startswith("sqlite"):
+        assert stored(database_url, "SELECT count(*) FROM form_peserta WHERE typeof(umur) NOT IN ('integer', 'null')") == [(0,)]
+
+
+def _post_while(base: str, cli: subprocess.Popen[str], body: dict[str, str]) -> Counter[int]:
+    """POST `body` from three threads until the publish has ended; count the answers."""
+    token = api_token(base)
+    answers: Counter[int] = Counter()
+    done = threading.Event()
+
+    def post() -> None:
+        while not done.is_set():
+            status, _ = http("POST", f"{base}/api/v1/peserta/", body, {"Authorization": f"Bearer {token}"})
+            answers[status] += 1
+
+    threads = [threading.Thread(target=post, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    while cli.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    done.set()
+    for thread in threads:
+        thread.join(60)
+    return answers

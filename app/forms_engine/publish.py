@@ -1,14 +1,17 @@
 """Publish form definitions: one transaction that validates, dry-runs, migrates and versions.
 
-A definition that is invalid, or a change that would lose stored data, publishes nothing:
-the previous version stays live. On success the schema version is bumped, which every
-worker process notices and rebuilds its app for.
+A definition that is invalid, a change that would lose stored data, a form that another
+publish changed since this one was prepared (`based_on`), or a set of forms from which no
+working app can be built (`verify`) publishes nothing: the previous version stays live. On
+success the schema version is bumped. The publish runs inside `schema_change`, holding the
+schema lock exclusively, so no request runs while the tables change, and every request after
+it is served by an app built for the new version (see schema_lock.py and app/live.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,9 +20,10 @@ import sqlalchemy as sa
 from .changes import ChangeRefused, Plan, RowProblem, apply_plan, dry_run, plan_changes
 from .loader import DefinitionError, DefinitionErrors, carry_retired, check_change, check_references
 from .messages import N_, Message
+from .schema_lock import require_exclusive
 from .serialize import to_definition
 from .spec import FormSpec
-from .store import dump_json, form_table, form_version_table, published_specs, schema_state_table
+from .store import dump_json, form_table, form_version_table, published_specs, published_versions, schema_state_table
 
 
 @dataclass
@@ -35,12 +39,10 @@ class PublishReport:
 
 
 def _lock_schema(conn: sa.Connection) -> int:
-    """Serialise publishers: take the schema-state row for update; return its version."""
+    """Check the schema lock is held (publishers and requests wait for it); return the schema version."""
+    require_exclusive(conn)
     table = schema_state_table
-    if conn.dialect.name == "sqlite":
-        # A write first makes SQLite take its database lock for the whole transaction.
-        conn.execute(table.update().where(table.c.id == 1).values(version=table.c.version))
-    row = conn.execute(sa.select(table.c.version).where(table.c.id == 1).with_for_update()).first()
+    row = conn.execute(sa.select(table.c.version).where(table.c.id == 1)).first()
     if row is None:
         conn.execute(table.insert().values(id=1, version=0, changed_on=datetime.now()))
         return 0
@@ -73,8 +75,16 @@ def publish(
     user: str,
     user_table: sa.Table | None = None,
     dry_run_only: bool = False,
+    *,
+    based_on: Mapping[str, int] | None = None,
+    verify: Callable[[Mapping[str, FormSpec], Collection[str]], None] | None = None,
 ) -> PublishReport:
-    """Publish `candidates` inside the caller's transaction; raise instead of half-publishing.
+    """Publish `candidates` inside the caller's `schema_change`; raise instead of half-publishing.
+
+    `based_on`: the version of each form (0: not published) that the candidates were prepared
+    from, read before they were; a form published since is refused (no lost update). `verify`
+    is called with every form that would be live afterwards and the ones this publish changes,
+    before anything changes, and raises DefinitionErrors when no working app builds from them.
 
     Raises DefinitionErrors for definitions that cannot be published at all and
     ChangeRefused (with the offending rows) for changes the stored data would not survive.
@@ -82,6 +92,8 @@ def publish(
     """
     report = PublishReport(dry_run=dry_run_only)
     current_version = _lock_schema(conn)
+    if based_on is not None:
+        _refuse_changed_since(conn, candidates, based_on)
     published = published_specs(conn, include_retired=True)
     errors: list[DefinitionError] = check_references(candidates, published)
     for slug, spec in candidates.items():
@@ -105,6 +117,8 @@ def publish(
             problems += dry_run(conn, plan)
     if problems:
         raise ChangeRefused(problems)
+    if verify is not None and final:
+        verify({**published_specs(conn), **final}, set(final))
     if dry_run_only or not final:
         report.schema_version = current_version
         return report
@@ -141,6 +155,32 @@ def publish(
         .values(version=report.schema_version, changed_on=now)
     )
     return report
+
+
+def _refuse_changed_since(conn: sa.Connection, candidates: Mapping[str, FormSpec], based_on: Mapping[str, int]) -> None:
+    """Refuse forms that another publish changed after this one read their versions."""
+    now = published_versions(conn)
+    changed = sorted(slug for slug in candidates if now.get(slug, 0) != based_on.get(slug, 0))
+    errors = []
+    for slug in changed:
+        latest = conn.execute(
+            sa.select(form_version_table.c.published_by, form_version_table.c.published_on).where(
+                form_version_table.c.slug == slug, form_version_table.c.version == now.get(slug, 0)
+            )
+        ).first()
+        message = N_(
+            "published as version %(now)s by %(by)s at %(at)s while this publish was being prepared from "
+            "version %(was)s; check the definition against it and publish again"
+        )
+        params = {
+            "now": now.get(slug, 0),
+            "was": based_on.get(slug, 0),
+            "by": latest.published_by if latest else "?",
+            "at": f"{latest.published_on:%Y-%m-%d %H:%M:%S}" if latest else "?",
+        }
+        errors.append(DefinitionError(candidates[slug].source, "", Message(message, params)))
+    if errors:
+        raise DefinitionErrors(errors)
 
 
 def _is_retired(conn: sa.Connection, slug: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .loader import DefinitionError, DefinitionErrors, parse_definition
+from .loader import DefinitionErrors, parse_definition
 from .spec import FormSpec
 
 metadata = sa.MetaData()
@@ -64,13 +64,18 @@ def schema_version(conn: sa.Connection) -> int:
     return conn.execute(sa.select(schema_state_table.c.version).where(schema_state_table.c.id == 1)).scalar() or 0
 
 
+def published_versions(conn: sa.Connection) -> dict[str, int]:
+    """The current version of every published form (retired ones too), keyed by slug."""
+    return {row.slug: row.version for row in conn.execute(sa.select(form_table.c.slug, form_table.c.version))}
+
+
 def published_specs(
-    conn: sa.Connection, include_retired: bool = False, problems: list[DefinitionError] | None = None
+    conn: sa.Connection, include_retired: bool = False, problems: dict[str, str] | None = None
 ) -> dict[str, FormSpec]:
     """The current published spec of every form, keyed by slug.
 
     With `problems`, a stored definition that no longer loads (say, after an upgrade made a
-    rule stricter) is reported there and left out, so the other forms keep working.
+    rule stricter) is reported there (slug: why) and left out, so the other forms keep working.
     """
     query = (
         sa.select(
@@ -93,7 +98,7 @@ def published_specs(
         except DefinitionErrors as exc:
             if problems is None:
                 raise
-            problems.extend(exc.errors)
+            problems[row.slug] = "; ".join(str(error) for error in exc.errors)
     return specs
 
 
