@@ -118,3 +118,28 @@ def test_routes_simpul_does_not_use_answer_404_or_405(client: Any) -> None:
     response = client.post("/forms/acara/action_post", data={"action": "muldelete", "rowid": [str(event)]})
     assert response.status_code in (302, 404, 405)
     assert client.get(f"/api/v1/acara/{event}").status_code == 200
+
+
+def test_query_arguments_that_are_not_a_query_answer_400(client: Any) -> None:
+    client.post("/api/v1/acara/", json={"judul": "Bimtek SLRT"})
+    for q in (
+        "(",
+        "!(1,2)",
+        "'text'",
+        "42",
+        "(columns:5)",
+        "(columns:!(nope))",
+        "(page:-1,page_size:10)",
+        "(page:abc)",
+        "(page:99999999999999999999,page_size:25)",
+        "(filters:!((col:judul,opr:ct,value:(a:1))))",
+        "(filters:!((col:judul,opr:nope,value:x)))",
+        "(filters:!((col:nope,opr:ct,value:x)))",
+        "(filters:!(x))",
+        "(order_column:nope,order_direction:asc)",
+        "(order_column:judul,order_direction:sideways)",
+        "(keys:!(nope))",
+    ):
+        for url in ("/api/v1/acara/", "/api/v1/acara/1", "/api/v1/acara/_info", "/api/v1/angkatan/related/acara"):
+            response = client.get(url, query_string={"q": q})
+            assert response.status_code < 500, (url, q, response.status_code)
