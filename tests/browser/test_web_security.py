@@ -51,6 +51,7 @@ def watched(page: Any) -> Any:
     page.on("console", lambda message: page.problems.append(message.text) if _csp(message.text) else None)
     page.add_init_script(WATCH_VIOLATIONS)
     page.goto(page.base + "/login/")
+    assert_clean(page, "/login/")
     page.fill("#username", "admin")
     page.fill("#password", "admin-pass")
     with page.expect_navigation():
