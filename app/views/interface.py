@@ -173,6 +173,8 @@ class FormInterface(SQLAInterface):
         self, id: Any, filters: Filters | None = None, select_columns: Any = None, outer_default_load: bool = False
     ) -> Any:
         """The record with this id, or None; ids no record can have (2**63, "1e9") never reach SQL."""
+        if isinstance(id, list) and len(id) == 1:  # FAB passes URL filter values as lists
+            id = id[0]
         key = record_id(id)
         return None if key is None else super().get(key, filters, select_columns, outer_default_load)
 
