@@ -143,3 +143,38 @@ def test_query_arguments_that_are_not_a_query_answer_400(client: Any) -> None:
         for url in ("/api/v1/acara/", "/api/v1/acara/1", "/api/v1/acara/_info", "/api/v1/angkatan/related/acara"):
             response = client.get(url, query_string={"q": q})
             assert response.status_code < 500, (url, q, response.status_code)
+
+
+def test_filter_values_are_read_as_the_field_reads_input(empty_app: Any) -> None:
+    app = app_with_forms(
+        empty_app,
+        """
+form: bantuan
+title: Bantuan
+permissions: {Petugas: [view]}
+fields:
+  - {name: nama, type: text, label: Nama}
+  - {name: jumlah, type: money, label: Jumlah}
+  - {name: jiwa, type: integer, label: Jiwa}
+  - {name: tanggal, type: date, label: Tanggal}
+""",
+    )
+    client = app.test_client()
+    login(client)
+    client.post("/api/v1/bantuan/", json={"nama": "Sembako", "jumlah": 1000, "jiwa": 4, "tanggal": "2020-11-04"})
+    for query, found in (
+        ("_flt_0_jumlah=1000", True),
+        ("_flt_0_jumlah=Rp 1.000", True),
+        ("_flt_0_jumlah=banyak", False),
+        ("_flt_0_jiwa=4", True),
+        ("_flt_0_jiwa=empat", False),
+        ("_flt_0_tanggal=04-11-2020", True),
+        ("_flt_0_tanggal=31-02-2020", False),
+    ):
+        page = client.get(f"/forms/bantuan/list/?{query}")
+        assert page.status_code == 200, query
+        assert ("Sembako" in page.get_data(as_text=True)) is found, query
+    for opr, value in (("eq", "1000"), ("gt", "999"), ("eq", "1e999999"), ("lt", "x")):
+        q = f"(filters:!((col:jumlah,opr:{opr},value:'{value}')))"
+        response = client.get("/api/v1/bantuan/", query_string={"q": q})
+        assert response.status_code == 200, (opr, value, response.status_code)

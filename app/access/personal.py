@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.access.login_guard import client_address
 from app.core_model import CoreModel
+from app.database import write_intent
 from app.extensions import db
 from app.forms_engine.identity import PERSONAL_TYPES, mask
 from app.forms_engine.messages import N_
@@ -172,7 +173,11 @@ def init_access_log(app: Flask) -> None:
         if not entries:
             return response
         try:
-            _write(entries)
+            # A read (GET) ends its transaction first, then the entries take SQLite's write lock up
+            # front: upgrading a read transaction would fail at once beside another writer.
+            db.session.commit()
+            with write_intent(True):
+                _write(entries)
         except Exception:
             db.session.rollback()
             log.exception("the personal-data access log could not be written; the response was withheld")

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext
 
 from app.access.personal import is_personal, note_search, searched, whole_identity
 from app.access.scope import covers, current_scope, is_scoped, record_region, scope_clause
-from app.forms_engine.fieldtypes import column_name, record_id, region_range
+from app.forms_engine.fieldtypes import Invalid, column_name, convert, record_id, region_range
 
 
 def order_keys(spec: Any) -> list[tuple[str, str]]:
@@ -143,6 +143,13 @@ class FormInterface(SQLAInterface):
             for f in self.spec.live_fields
             if f.in_search and f.type not in ("reference", "child", "multichoice")
         ]
+        # Columns whose filter values are read as the field reads input (numbers, dates), so the
+        # database compares like with like ("1.000" on money is one thousand; "abc" finds nothing).
+        self._typed_columns = {
+            column_name(f): f
+            for f in self.spec.live_fields
+            if f.type in ("integer", "decimal", "money", "date", "datetime", "boolean")
+        }
         self.personal_columns = frozenset(column_name(f) for f in self.spec.live_fields if is_personal(f))
         # Columns a list may be sorted by: never a NIK / No. KK (the order would give it away).
         self.sortable = frozenset(
@@ -165,7 +172,8 @@ class FormInterface(SQLAInterface):
 
     def apply_filters(self, query: Any, filters: Filters | None) -> Any:
         """The requested filters, always narrowed to the user's region scope."""
-        query = super().apply_filters(query, filters)
+        typed = _typed(filters, self._typed_columns) if filters else filters
+        query = query.filter(sa.false()) if typed is _UNREADABLE else super().apply_filters(query, typed)
         clause = scope_clause(self.obj, current_scope())
         return query if clause is None else query.filter(clause)
 
@@ -308,6 +316,30 @@ class FormInterface(SQLAInterface):
         )
         rows = query.offset(max(count - offset - size, 0)).limit(size).all() if size else []
         return count, _entities(self.obj, list(reversed(rows)))
+
+
+_UNREADABLE = object()
+
+
+def _typed(filters: Filters, columns: dict[str, Any]) -> Any:
+    """A copy of `filters` with values of typed columns converted, or _UNREADABLE if one cannot be."""
+    if not any(f.column_name in columns for f in filters.filters):
+        return filters
+    typed = Filters(filters.filter_converter, filters.datamodel)
+    typed.filters = list(filters.filters)
+    typed.values = []
+    for flt, value in zip(filters.filters, filters.values, strict=True):
+        field = columns.get(flt.column_name)
+        try:
+            if field is None:
+                typed.values.append(value)
+            elif isinstance(value, list):
+                typed.values.append([convert(field, v) for v in value])
+            else:
+                typed.values.append(convert(field, value))
+        except Invalid:
+            return _UNREADABLE
+    return typed
 
 
 def _entities(model: type, rows: list[Any]) -> list[Any]:
