@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.extensions import db
-from tests.conftest import app_with_forms, login, publish_yaml, rebuilt
+from app.forms_engine.fieldtypes import Invalid, check, column_name, convert, numeric_bounds
+from app.forms_engine.spec import FieldSpec
+from app.forms_engine.tables import field_column
+from tests.conftest import BACKENDS, app_with_forms, login, publish_yaml, rebuilt, spec_of
+from tests.postgres import scratch_database
 
 PROGRAM = """
 form: program
@@ -249,3 +257,140 @@ def test_a_file_of_a_refused_type_is_named_once(client: Any) -> None:
     client.get("/lang/en")
     html = client.post("/forms/semua/add", data=form, content_type="multipart/form-data").data.decode()
     assert html.count("file type .exe is not allowed (allowed: pdf, jpg") == 1
+
+
+# ---------------------------------------------------------------------------
+# Every value convert() accepts is stored and read back unchanged on SQLite and PostgreSQL.
+
+VALUE_FIELDS = [f for f in spec_of(EVERYTHING).column_fields if f.type != "child"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def value_table(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A table with the real column of every field type, on each backend (one per module: hypothesis)."""
+    if request.param == "sqlite":
+        database: Any = contextlib.nullcontext(f"sqlite:///{tmp_path_factory.mktemp('values') / 'values.db'}")
+    else:
+        database = scratch_database(request.getfixturevalue("postgres_server"))
+    with database as url:
+        engine = sa.create_engine(url)
+        columns = [field_column("form_values", f, None) for f in VALUE_FIELDS]
+        table = sa.Table("form_values", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), *columns)
+        table.create(engine)
+        yield engine, table
+        engine.dispose()
+
+
+def _typed(f: FieldSpec) -> st.SearchStrategy[Any]:
+    """Inputs likely to be accepted, so that many values reach the table."""
+    if f.type in ("decimal", "money"):
+        scale, largest = numeric_bounds(f)
+        numbers = st.decimals(-largest, largest, places=scale)
+        return numbers | numbers.map(str) | numbers.map(lambda d: format(d, "f").replace(".", ","))
+    return {
+        "integer": st.integers(-(2**63), 2**63 - 1) | st.integers().map(str),
+        "date": st.dates() | st.dates().map(str),
+        "datetime": st.datetimes() | st.datetimes().map(lambda d: d.isoformat()),
+        "boolean": st.booleans() | st.sampled_from(["ya", "tidak", "1", "0"]),
+        "choice": st.sampled_from([c.value for c in f.choices]),
+        "multichoice": st.lists(st.sampled_from([c.value for c in f.choices])),
+        "email": st.emails(),
+        "phone": st.from_regex(r"(0|\+62|62)8[1-9][0-9]{7,10}", fullmatch=True),
+        "nik": st.sampled_from(["6309014507900001", "６３０９０１４５０７９００００１", "٦٣٠٩٠١٤٥٠٧٩٠٠٠٠١"]),
+        "region": st.from_regex(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}", fullmatch=True),
+        "reference": st.integers(1, 2**31 - 1) | st.integers().map(str),
+        "file": st.text().map(lambda t: t + ".pdf"),
+        "photo": st.text().map(lambda t: t + ".png"),
+    }.get(f.type, st.text())
+
+
+ANY_INPUT = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.decimals()
+    | st.text()
+    | st.lists(st.text(max_size=3), max_size=3)
+    | st.sampled_from(["1.000", "1e30", "Infinity", "sNaN", "-0", "\x00", "\ud800", "x" * 300, str(2**63)])
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_every_accepted_value_is_stored_and_read_back_unchanged(value_table: Any, data: st.DataObject) -> None:
+    engine, table = value_table
+    f = data.draw(st.sampled_from(VALUE_FIELDS), label="field")
+    raw = data.draw(_typed(f) | ANY_INPUT, label="input")
+    try:
+        value = convert(f, raw)
+    except Invalid:
+        return
+    if value is None or check(f, value) is not None:
+        return
+    column = table.c[column_name(f)]
+    with engine.connect() as conn:  # rolled back: the table stays small
+        row_id = conn.execute(table.insert().values({column.name: value})).inserted_primary_key[0]
+        back = conn.execute(sa.select(column).where(table.c.id == row_id)).scalar_one()
+    assert back == value and type(back) is type(value)
+    assert convert(f, back) == value  # what an edit sends back converts to the same value
+
+
+# ---------------------------------------------------------------------------
+# The API answers hostile values with 422 and a message on the field, never 5xx.
+
+HOSTILE_BODIES = [
+    ("bulat", 2**63, "must be at most 9223372036854775807"),
+    ("bulat", "1e1000000", "must be at most 9223372036854775807"),
+    ("bulat", float(2**53 + 1), "is too large to be exact"),
+    ("bulat", float("nan"), "must be a whole number"),
+    ("bulat", False, "must be a whole number"),
+    ("program", 2**63, "must be a record number from 1 to 2147483647"),
+    ("program", {"id": 2**63}, "must be a record number from 1 to 2147483647"),
+    ("desimal", "Infinity", "must be a number"),
+    ("desimal", "sNaN", "must be a number"),
+    ("desimal", "1e30", "must be at most 9999999999999.99"),
+    ("uang", 1e30, "must be at most 9999999999999.99"),
+    ("uang", "123456789012345678", "must be at most 9999999999999.99"),
+    ("teks", "a\x00b", "contains the character U+0000, which cannot be stored"),
+    ("teks", "\ud800", "contains the character U+D800, which cannot be stored"),
+    ("panjang", "baris\x00", "contains the character U+0000, which cannot be stored"),
+    ("teks", False, "must be text"),
+    ("teks", "x" * 300, "must be at most 255 characters"),
+    ("surel", "\udfff@tabalong.go.id", "contains the character U+DFFF, which cannot be stored"),
+    ("status", ["aktif"], "must be text"),
+    ("warna", {"merah": True}, "must be a list of choices"),
+    ("tanggal", 20201104, "must be a date"),
+    ("ya", [], "must be yes or no"),
+    ("hp", "+62 812\x00", "contains the character U+0000, which cannot be stored"),
+]
+
+
+def test_hostile_values_are_refused_on_their_field(client: Any) -> None:
+    answers = {}
+    for name, value, _ in HOSTILE_BODIES:
+        response = client.post("/api/v1/semua/?_l_=en", json={"teks": "Halo", name: value})
+        answers[name, repr(value)[:40]] = (response.status_code, (response.json or {}).get("message", {}).get(name))
+    expected = {(name, repr(value)[:40]): (422, message) for name, value, message in HOSTILE_BODIES}
+    wrong = {
+        key: got
+        for key, got in answers.items()
+        if got[0] != 422 or not any(expected[key][1] in m for m in got[1] or [])
+    }
+    assert wrong == {}
+    indonesian = client.post("/api/v1/semua/", json={"teks": "a\x00b", "bulat": 2**63}).json["message"]
+    assert indonesian == {
+        "teks": ["mengandung karakter U+0000, yang tidak dapat disimpan; hapus karakter itu"],
+        "bulat": ["paling besar 9223372036854775807"],
+    }
+
+
+def test_a_nik_in_other_digits_is_stored_in_ascii_and_found_by_the_unique_check(app: Any) -> None:
+    publish_yaml(app, EVERYTHING.replace("type: nik, label: NIK}", "type: nik, label: NIK, unique: true}"))
+    c = rebuilt(app).test_client()
+    login(c)
+    first = c.post("/api/v1/semua/?_l_=en", json={"teks": "A", "nik": "６３０９０１４５０７９００００１"})
+    assert first.status_code == 201 and stored(app, first.json["id"])["nik"] == "6309014507900001"
+    for spelling in ("6309014507900001", "٦٣٠٩٠١٤٥٠٧٩٠٠٠٠١"):
+        again = c.post("/api/v1/semua/?_l_=en", json={"teks": "B", "nik": spelling})
+        assert again.status_code == 422 and "already used by" in again.json["message"]["nik"][0]

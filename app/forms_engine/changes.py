@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
-from .fieldtypes import Invalid, check, column_name, convert
+from .fieldtypes import Invalid, check, column_name, convert_stored
 from .messages import N_, Message
 from .spec import FieldSpec, FormSpec
 from .tables import all_tables, build_table, field_column, field_indexes, identifier
@@ -160,7 +160,7 @@ def dry_run(conn: sa.Connection, plan: Plan) -> list[RowProblem]:
             column = column_name(change.old)
             for row_id, value in _rows(conn, change.table, column):
                 try:
-                    converted = convert(change.new, value)
+                    converted = convert_stored(change.old, change.new, value)
                     problem = check(change.new, converted) if converted is not None else None
                 except Invalid as exc:
                     problem = exc.message
@@ -185,7 +185,12 @@ def _duplicates(conn: sa.Connection, plan: Plan) -> list[RowProblem]:
         old_groups |= {(f.id,) for f in before.column_fields if f.unique}
         groups = [tuple(part.field(n) for n in g) for g in part.unique_together]
         groups += [(f,) for f in part.column_fields if f.unique and not f.retired]
+        converted = {c.field_id for c in plan.changes if c.kind == "convert" and c.table == part.table_name}
         for group in groups:
+            if any(f.id in converted for f in group):  # "1.000" and "1000" are one integer: compare converted
+                pairs = [(before.field_by_id(f.id) or f, f) for f in group]
+                problems += _converted_duplicates(conn, part.table_name, pairs, converted)
+                continue
             if tuple(sorted(f.id for f in group)) in old_groups:
                 continue
             old_cols = [column_name(before.field_by_id(f.id) or f) for f in group]
@@ -209,6 +214,35 @@ def _duplicates(conn: sa.Connection, plan: Plan) -> list[RowProblem]:
                     )
                 )
     return problems
+
+
+def _converted_duplicates(
+    conn: sa.Connection, table: str, pairs: list[tuple[FieldSpec, FieldSpec]], converted: set[str]
+) -> list[RowProblem]:
+    """Rows of a unique group whose values become equal once converted (the unique index would fail)."""
+    t = sa.table(table, sa.column("id"), *[sa.column(column_name(old)) for old, _ in pairs])
+    rows: dict[tuple[Any, ...], list[int]] = {}
+    for row_id, *stored in conn.execute(sa.select(*t.c).order_by(t.c.id)):
+        try:
+            key = tuple(
+                convert_stored(old, new, value) if new.id in converted else value
+                for (old, new), value in zip(pairs, stored, strict=True)
+            )
+        except Invalid:
+            continue  # refused by the conversion already
+        if None not in key:
+            rows.setdefault(key, []).append(row_id)
+    return [
+        RowProblem(
+            table,
+            "+".join(new.name for _, new in pairs),
+            ids[-1],
+            key if len(key) > 1 else key[0],
+            Message(N_("%(n)s rows share this value; it must be unique"), {"n": len(ids)}),
+        )
+        for key, ids in rows.items()
+        if len(ids) > 1
+    ][:MAX_REPORTED]
 
 
 def apply_plan(conn: sa.Connection, plan: Plan, version: int, user_table: sa.Table | None) -> list[str]:
@@ -297,7 +331,8 @@ def _convert_column(
     column.name = staging
     ops.add_column(table, column)
     t = sa.table(table, sa.column("id"), sa.column(staging, column.type))
-    values = [{"row_id": row_id, "value": convert(new, value)} for row_id, value in _rows(conn, table, old_col)]
+    rows = _rows(conn, table, old_col)
+    values = [{"row_id": row_id, "value": convert_stored(old, new, value)} for row_id, value in rows]
     for start in range(0, len(values), BATCH):
         conn.execute(
             t.update().where(t.c.id == sa.bindparam("row_id")).values({staging: sa.bindparam("value")}),

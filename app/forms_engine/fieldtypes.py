@@ -2,29 +2,40 @@
 
 Each type converts an incoming value (a string from a screen, a JSON value from the API,
 or a stored value during a type-change dry run) into the Python value stored, raising
-`Invalid` with a translatable message when it cannot.
+`Invalid` with a translatable message when it cannot. Conversion is total: any input gives
+either a value that the column holds on SQLite and PostgreSQL alike, or `Invalid`, at a cost
+bounded by the input's length (numbers are measured before they are built).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from .identity import check_kk, check_nik, check_nip, normalise_phone
-from .messages import N_, Message
+from .identity import ascii_digits, check_kk, check_nik, check_nip, normalise_phone
+from .messages import N_, Message, shown
 from .spec import FieldSpec
 
 REGION_LEVELS = {"provinsi": 1, "kabupaten": 2, "kecamatan": 3, "desa": 4}
-REGION_CODE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+REGION_CODE = re.compile(r"[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?\Z")
 TRUE_WORDS = {"1", "true", "yes", "ya", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "tidak", "t", "n", "off"}
+
+BIGINT = 2**63 - 1  # integer fields are BIGINT on both databases
+MAX_RECORD_ID = 2**31 - 1  # ids, references and parent_id are INTEGER: 4 bytes on PostgreSQL
+EXACT_DIGITS = 15  # SQLite keeps NUMERIC values as 8-byte floats: only 15 significant digits survive
+EXACT_FLOAT = 2**53  # from here on a JSON number with a fraction may already have been rounded
+NUMBER_CHARS = 64  # longer than any number a column holds: refused before it is parsed
+_EXPONENT_LIMIT = 10**6  # written exponents are clamped to this: beyond every column, still cheap
 
 
 class Invalid(Exception):
@@ -47,50 +58,177 @@ class FieldType:
     sized: bool = False  # min_length/max_length apply
 
 
+# ---------------------------------------------------------------------------
+# Text
+
+# C0/C1 controls but tab, newline and carriage return; lone surrogates (not UTF-8). PostgreSQL
+# refuses NUL in text, no driver can encode a surrogate, and spreadsheets refuse the controls.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _text(field: FieldSpec, value: Any) -> str:
-    if isinstance(value, (dict, list)):
+    # Numbers may stand for text ("RT 5" sent as 5); true/false may not: they were stored as "False".
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise Invalid(Message(N_("must be text")))
-    return str(value).strip()
+    if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, int) and value.bit_length() > 256):
+        raise Invalid(Message(N_("must be text")))
+    text = value.strip() if isinstance(value, str) else str(value)
+    bad = _UNSTORABLE.search(text)
+    if bad:
+        raise Invalid(
+            Message(
+                N_("contains the character %(char)s, which cannot be stored; remove it"),
+                {"char": f"U+{ord(bad[0]):04X}"},
+            )
+        )
+    return text
+
+
+# ---------------------------------------------------------------------------
+# Numbers. The one rule for numbers written as text (README, "Field types"): a comma is the
+# decimal separator and a dot groups thousands, as in Indonesian ("1.250.000,50"); a dot that
+# cannot group thousands is a decimal point, as programs write ("3.25", "0.5", "1e3"). One
+# separator followed by exactly three digits is read by the field: where it keeps fewer than
+# three decimals "1.000" is one thousand and "1,000" is refused as ambiguous; where it keeps
+# three or more, "1,000" is one and "1.000" is refused as ambiguous.
+
+_POINT = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
+_GROUPED = re.compile(r"([+-]?)([1-9][0-9]{0,2}(?:\.[0-9]{3})+)(?:,([0-9]+))?")
+_COMMA = re.compile(r"([+-]?)([0-9]+),([0-9]+)")
+_ONE_GROUP = re.compile(r"[+-]?([1-9][0-9]{0,2})([.,])([0-9]{3})")
+
+
+def _not_a_number(scale: int) -> Invalid:
+    return Invalid(Message(N_("must be a whole number") if scale == 0 else N_("must be a number")))
+
+
+def _ambiguity(compact: str, scale: int) -> Invalid | None:
+    """'1.000' or '1,000' where the field cannot tell thousands from decimals."""
+    match = _ONE_GROUP.fullmatch(compact)
+    if match is None:
+        return None
+    sign = compact[0] if compact[0] in "+-" else ""
+    head, separator, tail = match.groups()
+    if separator == "." and scale >= 3:
+        decimals = f"{sign}{head},{tail}"
+    elif separator == "," and scale < 3 and len(tail.rstrip("0")) <= scale:
+        decimals = f"{sign}{head}" + (f",{tail.rstrip('0')}" if tail.rstrip("0") else "")
+    else:
+        return None
+    return Invalid(
+        Message(
+            N_("'%(value)s' is ambiguous: write %(thousands)s for thousands or %(decimals)s for decimals"),
+            {"value": compact, "thousands": f"{sign}{head}{tail}", "decimals": decimals},
+        )
+    )
+
+
+def _read_number(text: str, scale: int) -> Decimal:
+    """A number written as text, by the rule above; `scale`: decimals the field keeps."""
+    if len(text) > 4 * NUMBER_CHARS:  # before any work on it, however much space it holds
+        raise Invalid(Message(N_("is too long for a number")))
+    compact = "".join(ascii_digits(text).split())
+    if len(compact) > NUMBER_CHARS:
+        raise Invalid(Message(N_("is too long for a number")))
+    ambiguous = _ambiguity(compact, scale)
+    if ambiguous is not None:
+        raise ambiguous
+    exponent = "0"
+    if match := _GROUPED.fullmatch(compact):
+        sign, whole, fraction = match[1], match[2].replace(".", ""), match[3]
+    elif match := _COMMA.fullmatch(compact):
+        sign, whole, fraction = match.groups()
+    elif match := _POINT.fullmatch(compact):
+        sign, whole, fraction, exponent = match[1], match[2], match[3], match[4] or "0"
+    else:
+        raise _not_a_number(scale)
+    # Clamped, "1e1000000" still compares as too large, but nothing is ever built that big.
+    power = max(-_EXPONENT_LIMIT, min(_EXPONENT_LIMIT, int(exponent)))
+    return Decimal(f"{sign}{whole}.{fraction or '0'}E{power}")
+
+
+def _number(value: Any, scale: int) -> Decimal:
+    """Any input as a finite Decimal of bounded size (not yet checked against the column)."""
+    if isinstance(value, str):
+        return _read_number(value, scale)
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise _not_a_number(scale)
+    if isinstance(value, int):
+        if value.bit_length() > 256:  # far beyond every column; not worth building exactly
+            return Decimal(f"{'-' if value < 0 else ''}1E{_EXPONENT_LIMIT}")
+        return Decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _not_a_number(scale)
+        return Decimal(repr(value))  # the shortest text that reads back as this float
+    if not value.is_finite():  # NaN, sNaN, Infinity
+        raise _not_a_number(scale)
+    return value
+
+
+def _decimal_places(number: Decimal) -> int:
+    """Decimals a number needs (trailing zeros do not count): 1.50 needs 1, 1E+3 none."""
+    if number.is_zero():
+        return 0
+    _, digits, exponent = number.as_tuple()
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(int(exponent) + zeros))
+
+
+def _within(number: Decimal | int, lowest: Decimal | int, highest: Decimal | int) -> None:
+    """Refuse a number outside what the column holds, naming the bound."""
+    if number < lowest:
+        raise Invalid(Message(N_("must be at least %(min)s"), {"min": _plain(lowest)}))
+    if number > highest:
+        raise Invalid(Message(N_("must be at most %(max)s"), {"max": _plain(highest)}))
+
+
+def _plain(number: Decimal | int) -> str:
+    return format(number, "f") if isinstance(number, Decimal) else str(number)
+
+
+def numeric_bounds(field: FieldSpec) -> tuple[int, Decimal]:
+    """Decimals kept and the largest value a decimal or money field stores exactly on both databases."""
+    column = FIELD_TYPES[field.type].column(field)  # type: ignore[misc]
+    scale, digits = column.scale or 0, min(column.precision or EXACT_DIGITS, EXACT_DIGITS)  # type: ignore[attr-defined]
+    return scale, Decimal(f"{'9' * digits}E-{scale}")
 
 
 def _integer(field: FieldSpec, value: Any) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= EXACT_FLOAT:
+        raise Invalid(
+            Message(N_("is too large to be exact as a floating-point number; send it as a whole number or as text"))
+        )
+    number = _number(value, 0)
+    if _decimal_places(number):
         raise Invalid(Message(N_("must be a whole number")))
-    if isinstance(value, int):
-        return value
-    try:
-        number = Decimal(str(value).strip().replace(" ", ""))
-    except InvalidOperation:
-        raise Invalid(Message(N_("must be a whole number"))) from None
-    if number != number.to_integral_value():
-        raise Invalid(Message(N_("must be a whole number")))
+    _within(number, -BIGINT - 1, BIGINT)
     return int(number)
 
 
 def _decimal(field: FieldSpec, value: Any) -> Decimal:
-    if isinstance(value, (bool, dict, list)):
-        raise Invalid(Message(N_("must be a number")))
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise Invalid(Message(N_("must be a number"))) from None
-    if not number.is_finite():
-        raise Invalid(Message(N_("must be a number")))
-    scale = field.scale if field.scale is not None else (2 if field.type == "money" else 4)
-    if number != number.quantize(Decimal(1).scaleb(-scale)):
+    scale, largest = numeric_bounds(field)
+    number = _number(value, scale)
+    if _decimal_places(number) > scale:
         raise Invalid(Message(N_("at most %(n)s digits after the decimal point"), {"n": scale}))
-    return number
+    _within(number, -largest, largest)
+    return (number if not number.is_zero() else Decimal(0)).quantize(Decimal(f"1E-{scale}"))
+
+
+_RUPIAH = re.compile(r"\s*rp\.?", re.IGNORECASE)
 
 
 def _money(field: FieldSpec, value: Any) -> Decimal:
-    # Rupiah as typed by people: "Rp 1.250.000" or "1.250.000,50".
-    if isinstance(value, str):
-        text = value.strip().removeprefix("Rp").strip()
-        if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?", text) or re.fullmatch(r"\d+,\d+", text):
-            value = text.replace(".", "").replace(",", ".")
-        else:
-            value = text
+    # Rupiah as typed by people: "Rp 1.250.000" or "Rp. 1.250.000,50".
+    if isinstance(value, str) and (prefix := _RUPIAH.match(value)):
+        value = value[prefix.end() :]
     return _decimal(field, value)
+
+
+# ---------------------------------------------------------------------------
+# Dates, yes/no, choices, identity numbers, regions, references, files
+
+_DATE_CHARS = 40  # longer than any date or time we read
 
 
 def _date(field: FieldSpec, value: Any) -> date:
@@ -98,7 +236,7 @@ def _date(field: FieldSpec, value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
+    text = value.strip() if isinstance(value, str) and len(value) <= _DATE_CHARS else ""
     for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, fmt).date()
@@ -112,14 +250,14 @@ def _datetime(field: FieldSpec, value: Any) -> datetime:
         return value
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
-    text = str(value).strip().replace("T", " ")
+    text = value.strip() if isinstance(value, str) and len(value) <= _DATE_CHARS else ""
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text, fmt)
+            return datetime.strptime(text.replace("T", " "), fmt)
         except ValueError:
             continue
     try:
-        parsed = datetime.fromisoformat(str(value).strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise Invalid(Message(N_("must be a date and time (YYYY-MM-DD HH:MM)"))) from None
     return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
@@ -130,7 +268,7 @@ def _boolean(field: FieldSpec, value: Any) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    word = str(value).strip().lower()
+    word = value.strip().lower() if isinstance(value, str) else None
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
@@ -141,7 +279,7 @@ def _boolean(field: FieldSpec, value: Any) -> bool:
 def _choice(field: FieldSpec, value: Any) -> str:
     text = _text(field, value)
     if text not in {c.value for c in field.choices}:
-        raise Invalid(Message(N_("'%(value)s' is not one of the choices"), {"value": text}))
+        raise Invalid(Message(N_("'%(value)s' is not one of the choices"), {"value": shown(text)}))
     return text
 
 
@@ -151,10 +289,7 @@ def _multichoice(field: FieldSpec, value: Any) -> list[str]:
     if not isinstance(value, (list, tuple)):
         raise Invalid(Message(N_("must be a list of choices")))
     allowed = [c.value for c in field.choices]
-    chosen = [_text(field, v) for v in value]
-    for item in chosen:
-        if item not in allowed:
-            raise Invalid(Message(N_("'%(value)s' is not one of the choices"), {"value": item}))
+    chosen = [_choice(field, v) for v in value]
     return [v for v in allowed if v in chosen]  # canonical order, no duplicates
 
 
@@ -163,22 +298,23 @@ def _email(field: FieldSpec, value: Any) -> str:
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise Invalid(Message(N_("'%(value)s' is not a valid e-mail address"), {"value": text})) from None
+        raise Invalid(Message(N_("'%(value)s' is not a valid e-mail address"), {"value": shown(text)})) from None
 
 
 def _phone(field: FieldSpec, value: Any) -> str:
     text = _text(field, value)
     normalised = normalise_phone(text)
     if normalised is None:
-        raise Invalid(Message(N_("'%(value)s' is not an Indonesian phone number"), {"value": text}))
+        raise Invalid(Message(N_("'%(value)s' is not an Indonesian phone number"), {"value": shown(text)}))
     return normalised
 
 
 def _identity_number(check_number: Callable[[str], Message | None]) -> Callable[[FieldSpec, Any], str]:
-    """A converter for NIK, No. KK or NIP: digits without spaces, refused with the check's message."""
+    """A converter for NIK, No. KK or NIP: ASCII digits without spaces, refused with the check's message."""
 
     def coerce(field: FieldSpec, value: Any) -> str:
-        text = _text(field, value).replace(" ", "")
+        # Full-width or Arabic-Indic digits become ASCII, so one number is stored (and unique) one way.
+        text = "".join(ascii_digits(_text(field, value)).split())
         problem = check_number(text)
         if problem:
             raise Invalid(problem)
@@ -188,18 +324,33 @@ def _identity_number(check_number: Callable[[str], Message | None]) -> Callable[
 
 
 def _region(field: FieldSpec, value: Any) -> str:
-    text = _text(field, value)
+    text = ascii_digits(_text(field, value))
     if not REGION_CODE.match(text):
-        raise Invalid(Message(N_("'%(value)s' is not a region code (e.g. 63.09.01.2001)"), {"value": text}))
+        raise Invalid(Message(N_("'%(value)s' is not a region code (e.g. 63.09.01.2001)"), {"value": shown(text)}))
     if field.level and text.count(".") + 1 != REGION_LEVELS[field.level]:
         raise Invalid(Message(N_("must be a region code at level %(level)s"), {"level": field.level}))
     return text
 
 
+def record_id(value: Any) -> int | None:
+    """An id as a path, `parent_id` or reference carries it (int or digits), or None when it cannot be one.
+
+    Bounded: at most 10 digits are read, and ids past the INTEGER column never reach a query.
+    """
+    if isinstance(value, str) and 0 < len(value) <= 10 and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RECORD_ID:
+        return None
+    return value
+
+
 def _reference(field: FieldSpec, value: Any) -> int:
     if isinstance(value, dict) and "id" in value:
         value = value["id"]
-    return _integer(field, value)
+    found = record_id(value.strip() if isinstance(value, str) else value)
+    if found is None:
+        raise Invalid(Message(N_("must be a record number from 1 to %(max)s"), {"max": MAX_RECORD_ID}))
+    return found
 
 
 def _file(field: FieldSpec, value: Any) -> str:
@@ -304,12 +455,19 @@ def column_name(field: FieldSpec) -> str:
 
 
 def convert(field: FieldSpec, value: Any) -> Any:
-    """Convert a value for `field` (None and "" mean empty), raising Invalid."""
+    """Convert a value for `field` (None and "" mean empty), raising Invalid; never anything else."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if field.type == "multichoice" and value == []:
         return None
     return FIELD_TYPES[field.type].coerce(field, value)
+
+
+def column_length(field: FieldSpec) -> int | None:
+    """Characters the field's column holds (None: unlimited or not text)."""
+    column = FIELD_TYPES[field.type].column
+    sql_type = column(field) if column is not None else None
+    return sql_type.length if isinstance(sql_type, sa.String) else None
 
 
 def check(field: FieldSpec, value: Any) -> Message | None:
@@ -320,12 +478,12 @@ def check(field: FieldSpec, value: Any) -> Message | None:
             return Message(N_("must be at least %(min)s"), {"min": field.min})
         if field.max is not None and value > convert(field, field.max):
             return Message(N_("must be at most %(max)s"), {"max": field.max})
-    if ftype.sized:
-        if field.min_length is not None and len(value) < field.min_length:
+    if isinstance(value, str):
+        if ftype.sized and field.min_length is not None and len(value) < field.min_length:
             return Message(N_("must be at least %(n)s characters"), {"n": field.min_length})
-        limit = field.max_length or (255 if field.type == "text" else None)
-        if limit is not None and len(value) > limit:
-            return Message(N_("must be at most %(n)s characters"), {"n": limit})
+        limits = [n for n in (field.max_length if ftype.sized else None, column_length(field)) if n is not None]
+        if limits and len(value) > min(limits):
+            return Message(N_("must be at most %(n)s characters"), {"n": min(limits)})
     if field.pattern and not re.fullmatch(field.pattern, value):
         if field.pattern_message:
             return Message(field.pattern_message.id, custom=field.pattern_message.as_dict())
@@ -335,6 +493,56 @@ def check(field: FieldSpec, value: Any) -> Message | None:
         if ext not in field.accept:
             return Message(
                 N_("file type .%(ext)s is not allowed (allowed: %(allowed)s)"),
-                {"ext": ext, "allowed": ", ".join(field.accept)},
+                {"ext": shown(ext), "allowed": ", ".join(field.accept)},
             )
     return None
+
+
+def convert_stored(old: FieldSpec, new: FieldSpec, value: Any) -> Any:
+    """Convert a value stored under `old`, as the database driver returns it, for `new` (a type change).
+
+    The stored value is first read as `old` keeps it, so that SQLite (text dates, REAL numbers,
+    0/1, JSON text) and PostgreSQL give the same result, then converted like any input: the dry
+    run and the apply both call this, and refuse or write exactly the same values.
+    """
+    return convert(new, _as_input(_stored(old, value), new))
+
+
+def _stored(old: FieldSpec, raw: Any) -> Any:
+    """A raw stored value as the Python value of the old type; left as it is when it is not one."""
+    if old.type in ("decimal", "money") and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        try:  # SQLite's REAL 1250000.0 is the 1250000.00 PostgreSQL returns
+            return convert(old, raw)
+        except Invalid:
+            return raw
+    if old.type == "boolean" and isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str) and old.type in ("date", "datetime", "multichoice"):
+        reader = {"date": date.fromisoformat, "datetime": datetime.fromisoformat, "multichoice": json.loads}
+        try:
+            return reader[old.type](raw)
+        except (ValueError, RecursionError):
+            return raw
+    return raw
+
+
+_TEXT_TARGETS = frozenset(
+    {"text", "longtext", "choice", "email", "phone", "nik", "kk", "nip", "region", "file", "photo"}
+)
+
+
+def _as_input(value: Any, new: FieldSpec) -> Any:
+    """A stored value written as the new type expects it: text for text fields, 1/0 for numbers."""
+    if new.type in _TEXT_TARGETS and not isinstance(value, str):
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, Decimal):
+            return format(value, "f")
+        if isinstance(value, datetime):
+            return value.isoformat(sep=" ")
+        if isinstance(value, (date, int, float)):
+            return value.isoformat() if isinstance(value, date) else str(value)
+        return value
+    if isinstance(value, bool) and new.type in ("integer", "decimal", "money"):
+        return int(value)
+    return value
