@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,3 +151,24 @@ def client(app: Any) -> Any:
     client = app.test_client()
     login(client)
     return client
+
+
+@contextlib.contextmanager
+def shipped_app(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Any]:
+    """An app on the shipped forms with the demo data (`simpul init`), on the backend `request.param`."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp / 'simpul.db'}"
+        else:
+            url = stack.enter_context(scratch_database(request.getfixturevalue("postgres_server")))
+        config = app_config(url, tmp, FORMS_DIR=str(ROOT / "forms"))
+        setup = create_app(config)
+        result = setup.test_cli_runner().invoke(args=["simpul", "init"])
+        assert result.exit_code == 0, result.output
+        dispose_app(setup)
+        app = create_app(config)
+        app.test_config = config  # type: ignore[attr-defined]
+        try:
+            yield app
+        finally:
+            dispose_app(app)

@@ -8,7 +8,6 @@ A full number must appear only after the logged reveal; a part of it must never 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 from collections.abc import Iterator
@@ -19,16 +18,13 @@ import prison
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.access.personal import mask
-from app.database import dispose_app
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.loader import load_paths
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.forms_engine.tables import all_tables
-from tests.conftest import BACKENDS, ROOT, add_user, app_config, login
-from tests.postgres import scratch_database
+from tests.conftest import BACKENDS, ROOT, add_user, login, shipped_app
 
 ROLES = {"tanpa_reveal": "Kecamatan", "dengan_reveal": "Dinsos"}  # Kecamatan may not reveal; Dinsos may
 
@@ -52,18 +48,7 @@ CASE_IDS = [f"{part.slug}.{f.name}" for part, f in CASES]
 @pytest.fixture(scope="module", params=BACKENDS)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The shipped forms with demo data, and a user of each role seeing the whole district."""
-    tmp = tmp_path_factory.mktemp("personal")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp / 'simpul.db'}"
-        else:
-            url = stack.enter_context(scratch_database(request.getfixturevalue("postgres_server")))
-        config = app_config(url, tmp, FORMS_DIR=str(ROOT / "forms"))
-        setup = create_app(config)
-        result = setup.test_cli_runner().invoke(args=["simpul", "init"])
-        assert result.exit_code == 0, result.output
-        dispose_app(setup)
-        app = create_app(config)
+    with shipped_app(request, tmp_path_factory.mktemp("personal")) as app:
         for name, role in (*ROLES.items(), ("pengawas", "Admin")):
             add_user(app, name, role)
         with app.app_context():
@@ -72,7 +57,6 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             user.region_scope = "63.09"
             sm.update_user(user)
         yield {"app": app}
-        dispose_app(app)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ and every record outside the user's working area must answer 404.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -18,15 +17,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
-from app.database import dispose_app
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.spec import FormSpec
 from app.forms_engine.store import published_specs
 from app.forms_engine.tables import all_tables
-from tests.conftest import BACKENDS, ROOT, add_user, app_config, login
-from tests.postgres import scratch_database
+from tests.conftest import BACKENDS, ROOT, add_user, login, shipped_app
 
 ALL_FORMS_ROLE = "Uji Semua Formulir"  # every permission on every form: scoping alone decides
 
@@ -46,19 +42,7 @@ USERS = ("kec_a", "kec_b", "desa_a")
 @pytest.fixture(scope="module", params=BACKENDS)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The shipped forms with demo data; three scoped users; who-should-see-what from SQL."""
-    tmp = tmp_path_factory.mktemp("scoping")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp / 'simpul.db'}"
-        else:
-            url = stack.enter_context(scratch_database(request.getfixturevalue("postgres_server")))
-        config = app_config(url, tmp, FORMS_DIR=str(ROOT / "forms"))
-        setup = create_app(config)
-        result = setup.test_cli_runner().invoke(args=["simpul", "init"])
-        assert result.exit_code == 0, result.output
-        dispose_app(setup)
-        app = create_app(config)
-        app.test_config = config  # type: ignore[attr-defined]
+    with shipped_app(request, tmp_path_factory.mktemp("scoping")) as app:
         with app.app_context():
             specs = published_specs(db.session.connection())
             scopes = _pick_scopes(specs)
@@ -90,7 +74,6 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "scopes": scopes,
             "specs": specs,
         }
-        dispose_app(app)
 
 
 def _pick_scopes(specs: dict[str, FormSpec]) -> dict[str, tuple[str, str]]:
