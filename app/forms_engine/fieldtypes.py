@@ -246,8 +246,8 @@ def _date(field: FieldSpec, value: Any) -> date:
 
 
 def _datetime(field: FieldSpec, value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
+    if isinstance(value, datetime):  # the wall-clock time, as for "…+08:00" below: the column has no zone
+        return value.replace(tzinfo=None)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     text = value.strip() if isinstance(value, str) and len(value) <= _DATE_CHARS else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -248,6 +248,7 @@ SPECIAL_VALUES = [
     False,
     b"bytes",
     date(2020, 11, 4),
+    datetime(2020, 11, 5, 8, 30, tzinfo=timezone(timedelta(hours=8))),
     {"id": 2**63},
     {"id": "1"},
     [],
