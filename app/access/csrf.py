@@ -21,7 +21,6 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jwt import PyJWTError
 
-csrf = CSRFProtect()
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 TOKENLESS_ENDPOINTS = frozenset({"SecurityApi.login", "SecurityApi.refresh"})
 API_PREFIX = "/api/"
@@ -73,7 +72,9 @@ def carries_login_cookie() -> bool:
 def init_csrf(app: Flask) -> None:
     """Check the token on every unsafe request (FAB exempts its API blueprints; Simpul does not)."""
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # decided here, for all blueprints alike
-    csrf.init_app(app)
+    # One per app: FAB exempts each API blueprint on it, and a process-wide one would keep every
+    # app a live publish replaced (its blueprints, views, models) alive for ever.
+    csrf = CSRFProtect(app)
     app.session_interface = SessionUnlessJwt()
 
     @app.before_request
