@@ -62,11 +62,13 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
     from app.access import audit, redaction
     from app.access.csrf import SAFE_METHODS, init_csrf
     from app.access.headers import init_headers
+    from app.views.errors import init_error_pages
     from app.access.personal import init_access_log
 
     init_csrf(app)
     app.wsgi_app = begin_immediately_for_unsafe_methods(app.wsgi_app, SAFE_METHODS)  # type: ignore[method-assign]
     init_headers(app)
+    init_error_pages(app)
     init_access_log(app)
     redaction.install(app.logger)
     audit.install()

@@ -1,0 +1,67 @@
+"""Error pages: 403, 404, 405 and 500 answer in the app's layout and the reader's language, with a
+way back; API paths keep answering JSON."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext, lazy_gettext
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+PAGES = {
+    403: ("fa-lock", lazy_gettext("Access denied"), lazy_gettext("Your role may not open this page.")),
+    404: (
+        "fa-question-circle",
+        lazy_gettext("Page not found"),
+        lazy_gettext("The page or record does not exist, or lies outside your working area."),
+    ),
+    405: ("fa-ban", lazy_gettext("Not possible here"), lazy_gettext("This page cannot be used this way.")),
+    500: (
+        "fa-exclamation-triangle",
+        lazy_gettext("Something went wrong"),
+        lazy_gettext("The error has been recorded. Try again, or tell the administrator if it keeps happening."),
+    ),
+}
+
+
+def _answer(code: int) -> Any:
+    icon, title, explanation = PAGES[code]
+    if request.path.startswith("/api/"):
+        return jsonify(message=str(title)), code
+    try:
+        page = render_template(
+            "simpul/error.html",
+            code=code,
+            icon=icon,
+            title=title,
+            explanation=explanation,
+            appbuilder=_appbuilder(),
+        )
+    except Exception:  # the layout itself failed (e.g. the database is down): a bare page still says it
+        log.exception("error page %s could not be rendered in the layout", code)
+        page = f"<h1>{code}</h1><p>{title}</p><p><a href='/'>{gettext('Home page')}</a></p>"
+    return page, code
+
+
+def _appbuilder() -> Any:
+    from flask import current_app
+
+    return current_app.appbuilder
+
+
+def init_error_pages(app: Flask) -> None:
+    """Answer 403, 404, 405 and unexpected errors with Simpul's pages."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        if error.code in PAGES:
+            return _answer(error.code)  # type: ignore[arg-type]
+        return error
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError) -> Any:
+        return _answer(500)
