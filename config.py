@@ -33,6 +33,9 @@ SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 # The office's district (kode wilayah) until the office settings name one: Kabupaten Tabalong.
 DISTRICT = "63.09"
+# Time zone timestamps are shown in: "WIB", "WITA" or "WIT". Empty: the office settings' choice, else
+# the district's own zone (63.09 Tabalong: WITA). Timestamps are stored in UTC either way.
+TIME_ZONE = ""
 
 # Where shipped form definitions live; `flask simpul forms publish` reads them.
 FORMS_DIR = str(BASE_DIR / "forms")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core_model import CoreModel
 from app.forms_engine.fieldtypes import column_name
+from app.office import utc_now
 
 
 class AuditEntry(CoreModel):
@@ -89,7 +90,7 @@ def _after_flush(session: orm.Session, _context: Any) -> None:
             rows.append((type(obj).__spec__.slug, obj.id, action, changes))
     if rows:
         user_id, username = _who()
-        now = datetime.now()
+        now = utc_now()
         session.connection().execute(
             sa.insert(AuditEntry.__table__),
             [

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core_model import CoreModel
 from app.extensions import db
+from app.office import utc_now
 
 
 class LoginFailure(CoreModel):
@@ -51,7 +52,7 @@ def _window() -> timedelta:
 
 def refusal(username: str, address: str) -> Refusal | None:
     """A reason to refuse this login now, or None."""
-    now = datetime.now()
+    now = utc_now()
     config = current_app.config
     for reason, column, value, limit in (
         ("locked", LoginFailure.username, username.strip().lower(), config["LOGIN_LOCKOUT_FAILURES"]),
@@ -72,9 +73,9 @@ def _minutes_left(last: datetime, now: datetime) -> int:
 
 
 def record_failure(username: str, address: str) -> None:
-    db.session.add(LoginFailure(username=username.strip().lower()[:256], address=address[:64], at=datetime.now()))
+    db.session.add(LoginFailure(username=username.strip().lower()[:256], address=address[:64], at=utc_now()))
     # Old rows are of no use to either limit.
-    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at < datetime.now() - 4 * _window()))
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at < utc_now() - 4 * _window()))
     db.session.commit()
 
 

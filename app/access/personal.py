@@ -32,6 +32,7 @@ from app.database import write_intent
 from app.extensions import db
 from app.forms_engine.identity import PERSONAL_TYPES, mask
 from app.forms_engine.messages import N_
+from app.office import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def searched(form: str, record_ids: list[int], count: int) -> None:
 
 def _write(entries: list[_Pending]) -> None:
     user = current_user()
-    now = datetime.now()
+    now = utc_now()
     address = client_address() if has_request_context() else None
     db.session.add_all(
         AccessLogEntry(

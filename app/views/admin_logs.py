@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from app.access.audit import AuditEntry
 from app.access.personal import AccessLogEntry
+from app.office import local_timestamp
 from app.views.history_tab import change_rows
 
 READ_ONLY = ["can_list", "can_show"]
@@ -44,6 +45,7 @@ class AccessLogView(ModelView):
     show_columns = ["at", "username", "action", "form", "record_ids", "row_count", "purpose", "address"]
     search_columns = ["at", "username", "action", "form", "purpose"]
     base_order = ("id", "desc")
+    formatters_columns = {"at": local_timestamp}
     label_columns = {
         "at": lazy_gettext("Time"),
         "username": lazy_gettext("User"),
@@ -67,6 +69,7 @@ class AuditView(ModelView):
     show_columns = ["at", "username", "action", "form", "record_id", "changes_table"]
     search_columns = ["at", "username", "action", "form", "record_id"]
     base_order = ("id", "desc")
+    formatters_columns = {"at": local_timestamp}
     label_columns = {
         **AccessLogView.label_columns,
         "record_id": lazy_gettext("Record id"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,7 +33,8 @@ from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import input_fields, validate_values
-from app.forms_engine.spec import FieldSpec, FormSpec, Text
+from app.forms_engine.spec import FieldSpec, FormSpec
+from app.office import local_time, local_timestamp, utc_now
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
 from app.views.grid import grid_page
@@ -101,7 +101,7 @@ def _user_id() -> int | None:
 
 def stamp(item: Any, spec: FormSpec, is_new: bool) -> None:
     """Fill the system columns: who and when, and the record's region code."""
-    now = datetime.now()
+    now = utc_now()
     if is_new:
         item.created_on = now
         item.created_by_fk = _user_id()
@@ -175,10 +175,7 @@ def _formatters(spec: FormSpec) -> dict[str, Any]:
         | {column_name(f): (lambda value: _blank_if_none(shown(value))) for f in personal_fields(spec)}
         | {f.name: _blank_if_none for f in spec.live_fields if f.type == "reference"}
     )
-    stamp_format = FieldSpec(id="", name="", type="datetime", label=Text(""))
-    return formatters | {
-        name: (lambda value: format_value(stamp_format, value)) for name in ("created_on", "changed_on")
-    }
+    return formatters | {name: local_timestamp for name in ("created_on", "changed_on")}
 
 
 class FormModelView(ModelView):
@@ -229,7 +226,7 @@ class FormModelView(ModelView):
             io.BytesIO(data),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             as_attachment=True,
-            download_name=f"{self.spec.slug}-{datetime.now():%Y%m%d-%H%M}.xlsx",
+            download_name=f"{self.spec.slug}-{local_time(utc_now()):%Y%m%d-%H%M}.xlsx",
         )
         return response
 

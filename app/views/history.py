@@ -15,6 +15,7 @@ from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.identity import check_nik
 from app.forms_engine.tables import all_tables
+from app.office import local_timestamp
 from app.views.generated import permission_view_name
 from app.views.labels import current_lang, format_value, lazy_text, render_message
 
@@ -30,7 +31,8 @@ class Appearance:
     title: str
     details: list[tuple[str, Any]]
     url: str
-    created_on: Any
+    created_on: str  # as shown: in the office's zone
+    stored_on: Any  # for sorting
 
 
 class RecipientHistoryView(BaseView):
@@ -78,7 +80,7 @@ class RecipientHistoryView(BaseView):
                     query = query.limit(MAX_PER_FORM)
                     for record in db.session.execute(query).scalars():
                         found.append(self._appearance(spec, part, f.label.get(lang), record))
-        return sorted(found, key=lambda a: (a.created_on is None, a.created_on), reverse=True)
+        return sorted(found, key=lambda a: (a.stored_on is not None, a.stored_on or 0), reverse=True)
 
     def _appearance(self, spec: Any, part: Any, field_label: str, record: Any) -> Appearance:
         top = record.parent if part.parent else record
@@ -92,4 +94,12 @@ class RecipientHistoryView(BaseView):
                     )
         url = url_for(f"FormView_{spec.slug}.show", pk=top.id)
         title = str(record) if not part.parent else f"{top} — {record}"
-        return Appearance(str(lazy_text(spec.title)), field_label, title, details[:4], url, top.created_on)
+        return Appearance(
+            str(lazy_text(spec.title)),
+            field_label,
+            title,
+            details[:4],
+            url,
+            local_timestamp(top.created_on),
+            top.created_on,
+        )

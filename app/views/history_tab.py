@@ -17,6 +17,7 @@ from app.access.audit import record_changes
 from app.access.personal import is_personal, mask, revealing
 from app.access.redaction import redact
 from app.forms_engine.spec import FormSpec
+from app.office import local_timestamp
 from app.views.labels import current_lang, format_value
 
 
@@ -39,7 +40,7 @@ def change_history(spec: FormSpec, record_id: int) -> list[Change]:
     """Newest first; personal values masked unless this request is a logged reveal."""
     return [
         Change(
-            entry.at.strftime("%d-%m-%Y %H:%M"),
+            local_timestamp(entry.at),
             entry.username,
             action_label(entry.action),
             change_rows(spec, entry.changes, reveal=revealing()),
