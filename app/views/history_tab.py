@@ -9,8 +9,10 @@ a logged reveal; values of fields the form no longer knows are masked wherever t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext
 
 from app.access.audit import record_changes
@@ -69,13 +71,29 @@ def _unknown(value: Any) -> Any:
 
 
 def _value(field: Any, value: Any, reveal: bool) -> Any:
+    """A value as the audit stored it (JSON: dates as ISO text), shown as the screens show it."""
     if value is None:
         return ""
     if is_personal(field):
         return value if reveal else mask(value)
-    if field.type in ("choice", "region", "money", "boolean"):
-        try:
+    try:
+        if field.type == "reference":
+            return record_title(field.target, value)
+        if field.type in ("date", "datetime") and isinstance(value, str):
+            value = (date if field.type == "date" else datetime).fromisoformat(value)
+        if field.type in ("choice", "multichoice", "region", "money", "boolean", "date", "datetime"):
             return format_value(field, value)
-        except (TypeError, ValueError, ArithmeticError):
-            return value
+    except (TypeError, ValueError, ArithmeticError):
+        return value
     return value
+
+
+def record_title(slug: str | None, record_id: Any) -> str:
+    """ "#18 Siti" for a record the reader may see, "#18" otherwise (or when it is gone)."""
+    from app.access.scope import visible
+    from app.extensions import db
+
+    model = current_app.extensions.get("simpul_models", {}).get(slug or "")
+    found = visible(model, record_id, db.session) if model is not None else None
+    title = str(found) if found is not None else ""
+    return f"#{record_id} {title}".strip() if title and title != f"#{record_id}" else f"#{record_id}"
