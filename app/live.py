@@ -50,7 +50,7 @@ class _Generation:
 class LiveApp:
     """A WSGI callable that serves each request with the app of the current schema version."""
 
-    def __init__(self, factory: Callable[[], Flask] | None = None) -> None:
+    def __init__(self, factory: Callable[[], Flask] | None = None, watch: bool = True) -> None:
         if factory is None:
             from app import create_app
 
@@ -63,6 +63,7 @@ class LiveApp:
         self._counts = threading.Lock()  # guards request counts and the switch
         self._building = threading.Lock()  # one build at a time
         self._failed: tuple[int, float] | None = None  # (version, when) of the last failed build
+        self._watch_enabled = watch  # off in tests that drive the switches themselves
         self._watcher_pid: int | None = None
         self._stop = threading.Event()
 
@@ -77,7 +78,7 @@ class LiveApp:
         return self._current.version
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if self._watcher_pid != os.getpid():
+        if self._watch_enabled and self._watcher_pid != os.getpid():
             self._start_watcher()
         if environ.get("PATH_INFO", "").startswith(UNLOCKED_PATHS):
             return self._current.app(environ, start_response)

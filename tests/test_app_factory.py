@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from app import create_app
 from app.access.secret_key import DEFAULT_SECRET_KEY, check_secret_key, estimated_bits, instance_secret_key
 from app.database import dispose_app
+from app.extensions import db
+from app.form_building import check_forms_build
+from app.forms_engine.loader import DefinitionErrors
 from app.live import LiveApp
-from tests.conftest import _BUILT, publish_yaml
+from tests.conftest import _BUILT, add_user, login, publish_yaml, rebuilt, spec_of
 
 
 def test_settings_come_from_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,6 +51,46 @@ def test_live_app_swaps_after_a_publish_and_keeps_the_old_one_whole(empty_app: A
         assert old.test_client().get("/health").json["schema_version"] == 0
     finally:
         live.stop()
+
+
+INDUK = "form: induk\ntitle: Induk\nfields: [{name: nama, type: text, label: Nama}]\n"
+ANAK = "form: anak\ntitle: Anak\nfields: [{name: induk, type: reference, target: induk, label: Induk}]\n"
+LAIN = "form: lain\ntitle: Lain\nfields: [{name: judul, type: text, label: Judul}]\n"
+
+
+def spoil_stored_definition(app: Any, slug: str) -> None:
+    """Make a stored definition unloadable, as an upgrade with a stricter check would."""
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE simpul_form_version SET definition = REPLACE(definition, :old, :new) WHERE slug = :slug"),
+            {"old": '"type": "text"', "new": '"type": "nik16"', "slug": slug},
+        )
+
+
+def test_a_form_that_cannot_be_built_is_reported_and_the_others_are_served(empty_app: Any) -> None:
+    publish_yaml(empty_app, INDUK, ANAK, LAIN)
+    spoil_stored_definition(empty_app, "induk")
+    app = rebuilt(empty_app)  # as every worker, `flask simpul …` and run.py build it
+    health = app.test_client().get("/health").json
+    assert health["status"] == "degraded"
+    assert sorted(health["broken_forms"]) == ["anak", "induk"]
+    assert "unknown type 'nik16'" in health["broken_forms"]["induk"]
+    assert health["broken_forms"]["anak"] == "refers to form(s) induk, which cannot be served"
+    add_user(app, "admin", "Admin")
+    client = app.test_client()
+    login(client)
+    assert client.get("/api/v1/lain/").status_code == 200
+    assert client.get("/api/v1/anak/").status_code == 404
+
+
+def test_a_publish_whose_app_would_not_build_is_refused(empty_app: Any) -> None:
+    with empty_app.app_context(), pytest.raises(DefinitionErrors) as refused:
+        check_forms_build({"anak": spec_of(ANAK, "forms/anak.yaml"), "lain": spec_of(LAIN)}, {"anak", "lain"})
+    assert [str(e) for e in refused.value.errors] == [
+        "forms/anak.yaml: the form cannot be served: refers to form(s) induk, which cannot be served"
+    ]
+    with empty_app.app_context():
+        check_forms_build({"induk": spec_of(INDUK), "anak": spec_of(ANAK)}, {"anak"})  # builds: no error
 
 
 def test_the_published_default_secret_key_is_never_used(tmp_path: Path) -> None:

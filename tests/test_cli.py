@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.forms_engine.schema_lock import schema_change
+from tests.conftest import ROOT, rebuilt
+from tests.live_load import publishes_waiting, server_env, wait_for
 
 FORM = "form: kegiatan\ntitle: Kegiatan\nfields:\n  - {name: judul, type: text, label: Judul}\n  - {name: tahun, type: text, label: Tahun}\n"
 
@@ -119,3 +124,50 @@ def test_check_needs_no_database(tmp_path: Path, forms: Path) -> None:
 def test_the_shipped_forms_are_valid(empty_app: Any) -> None:
     result = run(empty_app, "check", str(Path(__file__).resolve().parent.parent / "forms"))
     assert result.exit_code == 0, result.output
+
+
+def test_commands_still_run_when_a_stored_form_cannot_be_built(empty_app: Any, forms: Path) -> None:
+    (forms / "lain.yaml").write_text("form: lain\ntitle: Lain\nfields: [{name: x, type: text, label: X}]\n")
+    run(empty_app, "publish", str(forms))
+    with empty_app.app_context(), db.engine.begin() as conn:  # as an upgrade with a stricter check would
+        conn.execute(sa.text("UPDATE simpul_form_version SET definition = REPLACE(definition, 'text', 'nik16') WHERE slug = 'kegiatan'"))
+    app = rebuilt(empty_app)  # what `flask simpul …` builds first
+    listing = app.test_cli_runner().invoke(args=["simpul", "forms", "list"])
+    assert listing.exit_code == 0, listing.output
+    assert [line.split()[:3] for line in listing.stdout.splitlines()] == [["kegiatan", "v1", "broken"], ["lain", "v1", "live"]]
+    assert "kegiatan: not served: " in listing.stderr and "unknown type 'nik16'" in listing.stderr
+    (forms / "lain.yaml").write_text("form: lain\ntitle: Lain\nfields: [{name: y, type: text, label: Y}]\n")
+    (forms / "kegiatan.yaml").unlink()
+    result = app.test_cli_runner().invoke(args=["simpul", "forms", "publish", str(forms)])  # other forms still publish
+    assert result.exit_code == 0 and "lain: published v2" in result.output, result.output
+
+
+def test_two_publishes_at_once_never_undo_each_other(empty_app: Any, forms: Path, tmp_path: Path) -> None:
+    run(empty_app, "publish", str(forms))
+    changes = {
+        "rename": FORM.replace("name: judul,", "name: nama_kegiatan, id: judul,"),
+        "unique": FORM.replace("label: Tahun}", "label: Tahun, unique: true}"),
+    }
+    env = server_env(empty_app.test_config["DATABASE_URL"], empty_app.test_config["UPLOAD_DIR"])
+    started = {}
+    # Hold the lock as a third publish would: both commands read the versions, check their files, then wait.
+    with empty_app.app_context(), schema_change(db.engine):
+        for name, text in changes.items():
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "kegiatan.yaml").write_text(text, encoding="utf-8")
+            started[name] = subprocess.Popen(
+                [sys.executable, "-m", "flask", "simpul", "forms", "publish", str(tmp_path / name), "--user", name],
+                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+        wait_for(lambda: publishes_waiting(empty_app.test_config["DATABASE_URL"]) == 2, 120, "both publishes wait")
+    results = {name: (process.wait(120), *process.communicate()) for name, process in started.items()}
+    assert sorted(code for code, _, _ in results.values()) == [0, 1], results
+    [winner] = [name for name, (code, _, _) in results.items() if code == 0]
+    [loser] = [name for name, (code, _, _) in results.items() if code == 1]
+    assert f"published as version 2 by cli:{winner} at " in results[loser][2]
+    assert "nothing was published" in results[loser][2]
+    with empty_app.app_context(), db.engine.connect() as conn:
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("form_kegiatan")]
+        indexes = [ix["name"] for ix in sa.inspect(conn).get_indexes("form_kegiatan")]
+    assert ("nama_kegiatan" in columns) == (winner == "rename")
+    assert any(name.startswith("ux_") for name in indexes) == (winner == "unique")

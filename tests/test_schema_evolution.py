@@ -9,9 +9,12 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.forms_engine.changes import ChangeRefused
-from app.forms_engine.loader import DefinitionErrors
-from app.forms_engine.store import form_history, published_specs
-from tests.conftest import publish_yaml, rebuilt
+from app.forms_engine.loader import DefinitionError, DefinitionErrors
+from app.forms_engine.messages import Message
+from app.forms_engine.publish import publish
+from app.forms_engine.schema_lock import schema_change
+from app.forms_engine.store import form_history, published_specs, published_versions
+from tests.conftest import publish_yaml, rebuilt, spec_of
 
 V1 = """
 form: peserta
@@ -150,3 +153,74 @@ def test_failed_publish_of_several_forms_changes_none(app: Any) -> None:
     with app.app_context(), db.engine.connect() as conn:
         assert "kegiatan" not in published_specs(conn)
         assert not sa.inspect(conn).has_table("form_kegiatan")
+
+
+KUBE = """
+form: kube
+title: KUBE
+fields:
+  - {name: nama, type: text, label: Nama}
+  - name: anggota
+    type: child
+    label: Anggota
+    fields: [{name: nama, type: text, label: Nama}]
+"""
+KUBE_WITHOUT_MEMBERS = "form: kube\ntitle: KUBE\nfields: [{name: nama, type: text, label: Nama}]\n"
+
+
+def test_retiring_a_child_table_keeps_its_rows_and_every_app_still_builds(empty_app: Any) -> None:
+    publish_yaml(empty_app, KUBE)
+    with empty_app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO form_kube (nama) VALUES ('Maju Jaya')"))
+        conn.execute(sa.text("INSERT INTO form_kube__anggota (parent_id, nama) VALUES (1, 'Ani'), (1, 'Budi')"))
+    publish_yaml(empty_app, KUBE_WITHOUT_MEMBERS)
+    fresh = rebuilt(empty_app)  # every worker, CLI command and run.py builds this app
+    assert fresh.test_client().get("/health").json["broken_forms"] == {}
+    assert "FormApi_kube__anggota.get_list" not in fresh.view_functions
+    assert rows(empty_app, "SELECT nama FROM form_kube__anggota ORDER BY id") == [("Ani",), ("Budi",)]
+    publish_yaml(empty_app, KUBE)  # putting the field back brings its rows back
+    from tests.conftest import add_user, login
+
+    restored = rebuilt(empty_app)
+    add_user(restored, "admin", "Admin")
+    client = restored.test_client()
+    login(client)
+    members = client.get("/api/v1/kube/1").json["result"]["anggota"]
+    assert [m["nama"] for m in members] == ["Ani", "Budi"]
+
+
+def test_a_publish_prepared_before_another_one_got_in_is_refused(app: Any) -> None:
+    with app.app_context(), db.engine.connect() as conn:
+        based_on = published_versions(conn)  # what a second admin's publish read when it began
+    publish_yaml(app, V1.replace("{name: nama,", "{name: nama_lengkap, id: nama,"), user="budi")
+    stale = spec_of(V1.replace("label: Umur}", "label: Umur, unique: true}"), "forms/peserta.yaml")
+    with app.app_context(), pytest.raises(DefinitionErrors) as refused, schema_change(db.engine) as conn:
+        publish(conn, {"peserta": stale}, "siti", based_on=based_on)
+    assert str(refused.value.errors[0]).startswith(
+        "forms/peserta.yaml: published as version 2 by budi at "
+    ) and str(refused.value.errors[0]).endswith(
+        "while this publish was being prepared from version 1; check the definition against it and publish again"
+    )
+    assert "nama_lengkap" in columns(app)  # the first publish's rename stands
+    with app.app_context(), db.engine.connect() as conn:
+        assert [h.version for h in form_history(conn, "peserta")] == [1, 2]
+
+
+def test_a_publish_whose_app_would_not_build_changes_nothing(app: Any) -> None:
+    seen: list[tuple[set[str], set[str], bool]] = []
+
+    def refuse(specs: Any, changed: Any) -> None:
+        seen.append((set(specs), set(changed), specs["peserta"].field("catatan").retired))
+        raise DefinitionErrors([DefinitionError("forms/peserta.yaml", "", Message("the form cannot be served"))])
+
+    smaller = V1.replace("  - {name: catatan, type: longtext, label: Catatan}\n", "")
+    kegiatan = "form: kegiatan\ntitle: Kegiatan\nfields: [{name: judul, type: text, label: Judul}]\n"
+    candidates = {s.slug: s for s in (spec_of(smaller), spec_of(kegiatan))}
+    with app.app_context(), pytest.raises(DefinitionErrors), schema_change(db.engine) as conn:
+        publish(conn, candidates, "test", verify=refuse)
+    # The check saw every form that would be live, as it would be stored (the left-out field retired).
+    assert seen == [({"peserta", "kegiatan"}, {"peserta", "kegiatan"}, True)]
+    with app.app_context(), db.engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("form_kegiatan")
+        assert not published_specs(conn)["peserta"].field("catatan").retired
+        assert len(form_history(conn, "peserta")) == 1

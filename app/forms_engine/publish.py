@@ -94,8 +94,19 @@ def publish(
     current_version = _lock_schema(conn)
     if based_on is not None:
         _refuse_changed_since(conn, candidates, based_on)
-    published = published_specs(conn, include_retired=True)
+    # A stored definition that no longer loads blocks a change to its own form only.
+    unreadable: dict[str, str] = {}
+    published = published_specs(conn, include_retired=True, problems=unreadable)
     errors: list[DefinitionError] = check_references(candidates, published)
+    errors += [
+        DefinitionError(
+            candidates[slug].source,
+            "",
+            Message(N_("the published version no longer loads, so it cannot be changed: %(why)s"), {"why": why}),
+        )
+        for slug, why in sorted(unreadable.items())
+        if slug in candidates
+    ]
     for slug, spec in candidates.items():
         if slug in published:
             errors += check_change(published[slug], spec)
@@ -118,7 +129,7 @@ def publish(
     if problems:
         raise ChangeRefused(problems)
     if verify is not None and final:
-        verify({**published_specs(conn), **final}, set(final))
+        verify({**published_specs(conn, problems={}), **final}, set(final))
     if dry_run_only or not final:
         report.schema_version = current_version
         return report
@@ -195,7 +206,7 @@ def retire_form(conn: sa.Connection, slug: str, user: str) -> int:
         raise DefinitionErrors([DefinitionError(slug, "", _unknown(slug))])
     dependants = [
         s.slug
-        for s in published_specs(conn).values()
+        for s in published_specs(conn, problems={}).values()
         if s.slug != slug
         and any(f.type == "reference" and f.target == slug for part in (s, *s.children) for f in part.live_fields)
     ]

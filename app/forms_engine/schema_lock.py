@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from app.database import write_transaction  # SQLite's write lock up front (no Flask there)
+
 from .store import schema_version
 
 ADVISORY_KEY = 0x53_49_4D_50_55_4C  # "SIMPUL": one advisory lock id per database
@@ -113,7 +115,7 @@ class SchemaLock:
 def schema_change(engine: sa.Engine, wait: float = WAIT_SECONDS) -> Iterator[sa.Connection]:
     """One transaction holding the schema lock exclusively: committed when the block ends, else rolled back."""
     files = _LockFiles.beside(engine.url)
-    with files.exclusive(wait) if files is not None else contextlib.nullcontext(), engine.begin() as conn:
+    with files.exclusive(wait) if files is not None else contextlib.nullcontext(), write_transaction(engine) as conn:
         if engine.dialect.name == "postgresql":
             # Bounded wait for the requests in flight; the schema change itself may take its time.
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait * 1000)}")
