@@ -82,11 +82,12 @@ class Person:
 
 
 class People:
-    """Makes residents of the given villages; NIK serials never repeat."""
+    """Makes residents of the given villages; NIKs and family cards never repeat by chance."""
 
     def __init__(self, rng: random.Random, fake: Faker, villages: list[str]) -> None:
         self.rng, self.fake, self.villages = rng, fake, villages
-        self.serials: dict[str, int] = {}
+        self.niks: set[str] = set()
+        self.kks: set[str] = set()
 
     def make(
         self, sex: str | None = None, age: tuple[int, int] = (18, 80), desa: str | None = None, kk: str | None = None
@@ -95,15 +96,62 @@ class People:
         desa = desa or self.rng.choice(self.villages)
         born = date(2026 - self.rng.randint(*age), self.rng.randint(1, 12), self.rng.randint(1, 28))
         region = desa[:8].replace(".", "")
-        key = f"{region}{born:%d%m%y}"
-        self.serials[key] = self.serials.get(key, 0) + 1
         day = born.day + (40 if sex == "P" else 0)
-        nik = f"{region}{day:02d}{born:%m%y}{self.serials[key]:04d}"
-        issued = date(self.rng.randint(2005, 2024), self.rng.randint(1, 12), self.rng.randint(1, 28))
-        kk = kk or f"{region}{issued:%d%m%y}{self.rng.randint(1, 9999):04d}"
+        nik = self._unused(self.niks, f"{region}{day:02d}{born:%m%y}")
+        if kk is None:
+            issued = date(self.rng.randint(max(2005, born.year), 2024), self.rng.randint(1, 12), self.rng.randint(1, 28))
+            kk = self._unused(self.kks, f"{region}{issued:%d%m%y}")
         name = self.fake.name_female() if sex == "P" else self.fake.name_male()
         phone = f"08{self.rng.choice('1235789')}{self.rng.randint(10**8, 10**9 - 1)}"
         return Person(name, nik, kk, born, sex, desa, self.fake.street_address(), phone)
+
+    def _unused(self, used: set[str], prefix: str) -> str:
+        """Prefix plus a serial 0001-0999 (as a kecamatan's registry hands them out) not used yet."""
+        while (number := f"{prefix}{self.rng.randint(1, 999):04d}") in used:
+            pass
+        used.add(number)
+        return number
+
+
+@dataclass(frozen=True)
+class Regulars:
+    """People on several lists, so that the recipient history (/riwayat/) shows a real history.
+
+    Elders get the permakanan programme and sembako and/or disability aid, half of them were
+    referred; volunteers trained at the bimtek and get sembako and/or disability aid, some
+    were referred too. Every one of them is in two to four records.
+    """
+
+    elders: tuple[Person, ...]
+    volunteers: tuple[Person, ...]
+
+    def roster(self, jenis: str) -> list[Person]:
+        """The regulars on the roster of a programme of this type."""
+        if jenis == "permakanan":
+            return list(self.elders)
+        if jenis == "sembako":
+            return [*self.elders[:8], *self.volunteers[:4]]
+        if jenis == "disabilitas":
+            return [*self.elders[4:], *self.volunteers[2:]]
+        return []
+
+    def referred(self) -> list[Person]:
+        """The regulars who also came to the Puskesos desk and were referred."""
+        return [*self.elders[::2], self.volunteers[0], self.volunteers[3]]
+
+
+def regulars(people: People) -> Regulars:
+    """Twelve elders and six volunteers who appear in several forms."""
+    elders = tuple(people.make(age=(60, 78)) for _ in range(12))
+    return Regulars(elders, tuple(people.make(age=(25, 50)) for _ in range(6)))
+
+
+def spread(size: int, members: list[Person]) -> dict[int, Person]:
+    """Positions in a list of `size` lines for the members, evenly apart (not all at the top)."""
+    if not members:
+        return {}
+    step = size // len(members)
+    return {k * size // len(members) + step // 2: p for k, p in enumerate(members)}
 
 
 class Loader:
@@ -129,9 +177,30 @@ class Loader:
         if errors:
             raise ValueError(f"demo record for {slug} is invalid: {values} -> {errors}")
         row = {column_name(spec.field(k)): v for k, v in clean.items()}
-        own = spec.region_field and spec.field(spec.region_field).type == "region"
-        region = values.get(spec.region_field) if own else system.pop("region_code", None)
+        region = self.region(spec, clean, system.get("parent_id"))
         return row | {"region_code": region, "created_on": self.now, "changed_on": self.now} | system
+
+    def region(self, spec: FormSpec, clean: dict[str, Any], parent_id: int | None) -> str | None:
+        """The record's region code as app.access.scope.record_region() computes it on screens.
+
+        Its own region field; else the region of the record its `region_field` reference names
+        (attendance -> participant); else its parent's (child rows); else none (shared lists).
+        """
+        if spec.region_field:
+            field = spec.field(spec.region_field)
+            if field.type == "region":
+                return clean.get(field.name)
+            return self._stored_region(field.target, clean.get(field.name))  # type: ignore[arg-type]
+        if spec.parent:
+            return self._stored_region(spec.parent, parent_id)
+        return None
+
+    def _stored_region(self, slug: str, record_id: int | None) -> str | None:
+        """The region code stored on a record (None when there is no such record)."""
+        if record_id is None or slug not in self.tables:
+            return None
+        table = self.tables[slug]
+        return self.conn.execute(sa.select(table.c.region_code).where(table.c.id == record_id)).scalar()
 
     def insert(self, slug: str, rows: list[dict[str, Any]]) -> list[int]:
         """Insert rows; return their ids in order."""
@@ -177,6 +246,7 @@ def load_demo(conn: sa.Connection, specs: dict[str, FormSpec], scale: int = 0) -
     fake.seed_instance(SEED)
     load = Loader(conn, specs)
     people = People(rng, fake, tabalong_villages(conn))
+    regular = regulars(people)
     loaded: dict[str, int] = {}
 
     def fill(slug: str, rows: list[dict[str, Any]]) -> list[int]:
@@ -192,10 +262,10 @@ def load_demo(conn: sa.Connection, specs: dict[str, FormSpec], scale: int = 0) -
     fill("jenis_bantuan", [{"nama": n, "satuan": u} for n, u in AID_TYPES])
     disabilities = fill("jenis_disabilitas", [{"nama": n} for n in DISABILITIES])
     _office(load, loaded)
-    _bimtek(load, loaded, people, rng)
+    _bimtek(load, loaded, people, rng, regular)
     _puskesos(load, loaded, people, rng, psks)
-    _aid(load, loaded, people, rng, pmks, disabilities, scale)
-    _referrals(load, loaded, people, rng, pmks)
+    _aid(load, loaded, people, rng, pmks, disabilities, scale, regular)
+    _referrals(load, loaded, people, rng, pmks, regular)
     return loaded
 
 
@@ -224,7 +294,8 @@ def _office(load: Loader, loaded: dict[str, int]) -> None:
     loaded["pengaturan_kantor"] = 1
 
 
-def _bimtek(load: Loader, loaded: dict[str, int], people: People, rng: random.Random) -> None:
+def _bimtek(load: Loader, loaded: dict[str, int], people: People, rng: random.Random, regular: Regulars) -> None:
+    """The November 2020 Puskesos training: two batches of 75, attendance per participant."""
     if not all(
         load.has(s) for s in ("bimtek", "bimtek_angkatan", "bimtek_peserta", "bimtek_kehadiran")
     ) or not load.empty("bimtek"):
@@ -256,9 +327,10 @@ def _bimtek(load: Loader, loaded: dict[str, int], people: People, rng: random.Ra
         ],
     )
     participants, attendance = [], []
+    trained = spread(150, list(regular.volunteers))
     for batch_id, day in zip(batches, ("2020-11-04", "2020-11-05"), strict=True):
         for _ in range(75):
-            p = people.make(age=(22, 55))
+            p = trained.get(len(participants)) or people.make(age=(22, 55))
             participants.append(
                 load.row(
                     "bimtek_peserta",
@@ -336,7 +408,6 @@ def _puskesos(load: Loader, loaded: dict[str, int], people: People, rng: random.
                         "telepon": p.phone,
                     },
                     parent_id=pid,
-                    region_code=desa,
                 )
             )
         load.insert("puskesos__pengurus", rows)
@@ -352,7 +423,9 @@ def _aid(
     pmks: list[int],
     disabilities: list[int],
     scale: int,
+    regular: Regulars,
 ) -> None:
+    """Three programmes' rosters (some regulars on two or three of them) and the KUBE groups."""
     if not all(load.has(s) for s in ("program_bantuan", "penerima_bantuan")) or not load.empty("program_bantuan"):
         return
     programmes = [
@@ -390,9 +463,10 @@ def _aid(
     def lines() -> Iterator[dict[str, Any]]:
         for pid, size, programme in zip(ids, sizes, programmes, strict=True):
             family: Person | None = None
+            listed = spread(size, regular.roster(str(programme["jenis"])))
             for i in range(size):
                 same_kk = family is not None and i % 25 == 0  # a few pairs from one family card: flagged for review
-                p = people.make(
+                p = listed.get(i) or people.make(
                     age=(60, 90) if programme["jenis"] == "permakanan" else (18, 80),
                     desa=family.desa if same_kk else None,
                     kk=family.kk if same_kk else None,
@@ -482,7 +556,6 @@ def _business_groups(load: Loader, loaded: dict[str, int], people: People, rng: 
                     "kelompok_usaha__anggota",
                     {"nama": p.name, "nik": p.nik, "no_kk": p.kk, "peran": role},
                     parent_id=group,
-                    region_code=chair.desa,
                 )
             )
     load.insert("kelompok_usaha__anggota", members)
@@ -491,7 +564,10 @@ def _business_groups(load: Loader, loaded: dict[str, int], people: People, rng: 
     loaded["kelompok_usaha__anggota"] = len(members)
 
 
-def _referrals(load: Loader, loaded: dict[str, int], people: People, rng: random.Random, pmks: list[int]) -> None:
+def _referrals(
+    load: Loader, loaded: dict[str, int], people: People, rng: random.Random, pmks: list[int], regular: Regulars
+) -> None:
+    """Fifty registrations at the Puskesos desks, most referred on to an agency."""
     if not load.has("rujukan") or not load.empty("rujukan"):
         return
     agencies = (
@@ -507,8 +583,9 @@ def _referrals(load: Loader, loaded: dict[str, int], people: People, rng: random
     ]
     programmes = ["PBI-JK", "KIP/PIP", "RTLH", "Permakanan", "ATENSI", "PKH"]
     rows = []
+    referred = spread(50, regular.referred())
     for i in range(50):
-        p = people.make()
+        p = referred.get(i) or people.make()
         registered = date(2026, 9, 1) + timedelta(days=rng.randint(0, 80))
         rows.append(
             load.row(
