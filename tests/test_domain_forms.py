@@ -62,7 +62,7 @@ def test_same_family_card_needs_confirmation(client: Any, programme: int) -> Non
     first = line(client, programme, SITI, no_kk=KK).json["id"]
     flagged = line(client, programme, BUDI, no_kk=KK)
     assert flagged.json["warnings"]["no_kk"] == [
-        f"data #{first} memiliki No. KK yang sama (Program); periksa sebelum menyimpan"
+        f"No. KK yang sama (Program) sudah ada pada data #{first}; periksa sebelum menyimpan"
     ]
     assert line(client, programme, BUDI, no_kk=KK, confirm_warnings=True).status_code == 201
 
@@ -113,7 +113,7 @@ def test_puskesos_rules(client: Any) -> None:
         sk_tanggal="2021-04-01",
     )
     assert other.json["message"]["desa"] == [
-        f"data #{first} sudah memiliki Desa/kelurahan yang sama dengan Status = Aktif"
+        f"Desa/kelurahan yang sama dengan Status = Aktif sudah dimiliki data #{first}"
     ]
 
 

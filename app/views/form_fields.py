@@ -59,9 +59,22 @@ def _choices(field: FieldSpec, blank: bool) -> Any:
     return build
 
 
+class MarkRequired:
+    """Marks a required field with FAB's red asterisk; the check itself is the engine's, with its
+    Indonesian message (so no `required` attribute: the browser would refuse in its own words)."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        return None
+
+
 def wtforms_field(field: FieldSpec, models: dict[str, Any], session_factory: Any) -> wtforms.Field:
     """The input for one field (conversion and checks are left to the engine)."""
     kwargs: dict[str, Any] = {"label": lazy_text(field.label), "description": lazy_text(field.help)}
+    if field.required:
+        kwargs["validators"] = [MarkRequired()]
+        kwargs["render_kw"] = {"required": False}
     if field.default is not None:
         kwargs["default"] = field.default
     if field.type == "longtext":
@@ -93,7 +106,8 @@ def wtforms_field(field: FieldSpec, models: dict[str, Any], session_factory: Any
     if field.type == "region":
         return wtforms.StringField(widget=RegionPickerWidget(field), **kwargs)
     if field.type in ("file", "photo"):
-        return UploadField(render_kw={"accept": ",".join("." + e for e in field.accept)}, **kwargs)
+        kwargs["render_kw"] = {**kwargs.get("render_kw", {}), "accept": ",".join("." + e for e in field.accept)}
+        return UploadField(**kwargs)
     return wtforms.StringField(widget=BS3TextFieldWidget(), **kwargs)
 
 
