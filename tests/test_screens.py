@@ -26,3 +26,23 @@ def test_required_fields_are_marked_and_checked_by_simpul(empty_app: Any) -> Non
     assert not re.search(r"<input[^>]*\brequired\b", page)  # the message is Simpul's, in Indonesian
     refused = client.post("/forms/catatan/add", data={"isi": ""}).get_data(as_text=True)
     assert "wajib diisi" in refused
+
+
+def test_pages_are_titled_and_a_save_returns_to_where_the_user_came_from(empty_app: Any) -> None:
+    app = app_with_forms(empty_app, FORM.replace("title: Catatan", "title: Catatan <b>Kas</b>"))
+    client = app.test_client()
+    login(client)
+    add = client.get("/forms/catatan/add").get_data(as_text=True)
+    assert "Tambah Catatan &lt;b&gt;Kas&lt;/b&gt;" in add
+    listed = "/forms/catatan/list/?_flt_2_isi=Rapat"
+    client.get(listed)
+    saved = client.post("/forms/catatan/add", data={"isi": "Rapat desa"})
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(listed)
+    pk = 1
+    edit = client.get(f"/forms/catatan/edit/{pk}").get_data(as_text=True)
+    assert "Ubah Catatan &lt;b&gt;Kas&lt;/b&gt;: Rapat desa" in edit
+    client.get(f"/forms/catatan/show/{pk}")
+    edited = client.post(f"/forms/catatan/edit/{pk}", data={"isi": "Rapat desa 2"})
+    assert edited.headers["Location"].endswith(f"/forms/catatan/show/{pk}")
+    deleted = client.post(f"/forms/catatan/delete/{pk}")
+    assert deleted.headers["Location"].endswith(listed)  # not the deleted record's page, not the home page

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, send_file, session, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.urltools import get_filter_args
+from flask_appbuilder.utils.base import is_safe_redirect_url
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
@@ -198,10 +199,12 @@ class FormModelView(ModelView):
     def show(self, pk: int) -> Any:
         """The record, its child tables, and its change history (personal data masked)."""
         widgets = self._show(pk)
+        if not revealing():  # a reveal is a POST: never a page to come back to
+            self.update_redirect()
         return self.render_template(
             self.show_template,
             pk=pk,
-            title=self.show_title,
+            title=self._title(N_("%(form)s: %(record)s"), pk),
             widgets=widgets,
             related_views=self._related_views,
             changes=change_history(self.spec, pk),
@@ -241,6 +244,55 @@ class FormModelView(ModelView):
         if field.type in ("integer",) or value is None:
             return value
         return format_value(field, value) if field.type in FORMATTED_TYPES else value
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self) -> Any:
+        """FAB's add page, titled "Tambah <form>"."""
+        widget = self._add()
+        if not widget:
+            return self.post_add_redirect()
+        return self.render_template(self.add_template, title=self._title(N_("Add %(form)s")), widgets=widget)
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk: Any) -> Any:
+        """FAB's edit page, titled "Ubah <form>: <record>"."""
+        widgets = self._edit(pk)
+        if not widgets:
+            return self.post_edit_redirect()
+        return self.render_template(
+            self.edit_template,
+            title=self._title(N_("Edit %(form)s: %(record)s"), pk),
+            widgets=widgets,
+            related_views=self._related_views,
+        )
+
+    def _title(self, template: str, pk: Any = None) -> Markup:
+        """A page title from the form's title and the record's (both escaped: admins and users wrote them)."""
+        item = self.datamodel.get(pk, self._base_filters) if pk is not None else None
+        return Markup(escape(gettext(template))) % {
+            "form": self.spec.title.get(current_lang()),
+            "record": str(item) if item is not None else f"#{pk}",
+        }
+
+    def post_add_redirect(self) -> Any:
+        return redirect(self._came_from())
+
+    def post_edit_redirect(self) -> Any:
+        return redirect(self._came_from())
+
+    def post_delete_redirect(self) -> Any:
+        return redirect(self._came_from(skip=request.path.replace("/delete/", "/show/")))
+
+    def _came_from(self, skip: str | None = None) -> str:
+        """After a save, back where the user came from: the list with its filters, or a record's
+        page (a child row added there); this form's list when the way back is unknown."""
+        for url in reversed(session.get("page_history", [])):
+            path = urlsplit(url).path
+            if path != skip and (path.endswith("/list/") or "/show/" in path) and is_safe_redirect_url(url):
+                return url
+        return url_for(f"{type(self).__name__}.list")
 
     def prefill_form(self, form: Any, pk: Any) -> None:
         """The edit form shows NIK and No. KK masked to everyone (kept if left so); the record
