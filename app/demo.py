@@ -1,6 +1,9 @@
 """Deterministic demo data for Kabupaten Tabalong, written through the engine's value checks.
 
-People get NIKs that pass the validator and match their kecamatan, birth date and sex. The
+People get NIKs and No. KKs that pass the validator and match their kecamatan, birth date and
+sex, with serials spread over 0001-0999 (masked numbers differ). A few regulars are on two or
+three aid rosters, in a referral or at the bimtek, so the recipient history has something to
+show. Every record of a scoped form gets its region code the way the screens give it. The
 same seed gives the same data. `scale` adds that many extra roster lines for benchmarks.
 """
 
@@ -82,10 +85,17 @@ class Person:
 
 
 class People:
-    """Makes residents of the given villages; NIKs and family cards never repeat by chance."""
+    """Makes residents of the given villages; NIKs and family cards never repeat by chance.
+
+    Half of them live in three focus kecamatan (where the office's programmes concentrate,
+    and where the KUBE groups and the first Puskesos are), so every area-scoped screen of
+    a busy kecamatan has records of its own, and every one has records of other areas.
+    """
 
     def __init__(self, rng: random.Random, fake: Faker, villages: list[str]) -> None:
         self.rng, self.fake, self.villages = rng, fake, villages
+        self.focus = rng.sample(sorted({v[:8] for v in villages}), min(3, len({v[:8] for v in villages})))
+        self.in_focus = self.focus_villages()
         self.niks: set[str] = set()
         self.kks: set[str] = set()
 
@@ -93,17 +103,23 @@ class People:
         self, sex: str | None = None, age: tuple[int, int] = (18, 80), desa: str | None = None, kk: str | None = None
     ) -> Person:
         sex = sex or self.rng.choice("LP")
-        desa = desa or self.rng.choice(self.villages)
+        desa = desa or self.rng.choice(self.in_focus if self.rng.random() < 0.5 else self.villages)
         born = date(2026 - self.rng.randint(*age), self.rng.randint(1, 12), self.rng.randint(1, 28))
         region = desa[:8].replace(".", "")
         day = born.day + (40 if sex == "P" else 0)
         nik = self._unused(self.niks, f"{region}{day:02d}{born:%m%y}")
         if kk is None:
-            issued = date(self.rng.randint(max(2005, born.year), 2024), self.rng.randint(1, 12), self.rng.randint(1, 28))
+            issued = date(
+                self.rng.randint(max(2005, born.year), 2024), self.rng.randint(1, 12), self.rng.randint(1, 28)
+            )
             kk = self._unused(self.kks, f"{region}{issued:%d%m%y}")
         name = self.fake.name_female() if sex == "P" else self.fake.name_male()
         phone = f"08{self.rng.choice('1235789')}{self.rng.randint(10**8, 10**9 - 1)}"
         return Person(name, nik, kk, born, sex, desa, self.fake.street_address(), phone)
+
+    def focus_villages(self, kecamatan: str | None = None) -> list[str]:
+        """The villages of the focus kecamatan (or of one of them)."""
+        return [v for v in self.villages if v[:8] in ([kecamatan] if kecamatan else self.focus)]
 
     def _unused(self, used: set[str], prefix: str) -> str:
         """Prefix plus a serial 0001-0999 (as a kecamatan's registry hands them out) not used yet."""
@@ -374,7 +390,11 @@ def _bimtek(load: Loader, loaded: dict[str, int], people: People, rng: random.Ra
 def _puskesos(load: Loader, loaded: dict[str, int], people: People, rng: random.Random, psks: list[int]) -> None:
     if not load.has("puskesos") or not load.empty("puskesos"):
         return
-    villages = rng.sample(people.villages, min(15, len(people.villages)))
+    pilots = [
+        v for k in people.focus for v in rng.sample(people.focus_villages(k), min(2, len(people.focus_villages(k))))
+    ]  # active ones first
+    others = [v for v in people.villages if v not in pilots]
+    villages = pilots + rng.sample(others, min(15 - len(pilots), len(others)))
     states = ["aktif"] * 7 + ["terbentuk"] * 4 + ["direncanakan"] * 3 + ["tidak_aktif"]
     count = 0
     for number, (desa, state) in enumerate(zip(villages, states, strict=False), start=1):
@@ -531,7 +551,9 @@ def _business_groups(load: Loader, loaded: dict[str, int], people: People, rng: 
     trades = ["Warung sembako", "Ternak ayam kampung", "Anyaman purun", "Budidaya ikan patin", "Kue tradisional"]
     members = []
     for number in range(1, 7):
-        chair = people.make(age=(25, 60))
+        chair = people.make(
+            age=(25, 60), desa=rng.choice(people.focus_villages(people.focus[number % len(people.focus)]))
+        )
         (group,) = load.insert(
             "kelompok_usaha",
             [
@@ -586,6 +608,7 @@ def _referrals(
     referred = spread(50, regular.referred())
     for i in range(50):
         p = referred.get(i) or people.make()
+        sent = bool(i % 4) or i in referred  # most registrations, and every regular's, were referred on
         registered = date(2026, 9, 1) + timedelta(days=rng.randint(0, 80))
         rows.append(
             load.row(
@@ -603,9 +626,9 @@ def _referrals(
                     "kategori_pmks": rng.choice(pmks) if pmks else None,
                     "uraian": rng.choice(needs),
                     "sumber": rng.choice(["datang_langsung", "penjangkauan", "pengaduan"]),
-                    "dirujuk_ke": rng.choice(agencies) if agencies and i % 4 else None,
+                    "dirujuk_ke": rng.choice(agencies) if agencies and sent else None,
                     "program_tujuan": rng.choice(programmes),
-                    "tanggal_rujukan": (registered + timedelta(days=rng.randint(0, 5))).isoformat() if i % 4 else None,
+                    "tanggal_rujukan": (registered + timedelta(days=rng.randint(0, 5))).isoformat() if sent else None,
                 },
             )
         )

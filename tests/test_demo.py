@@ -153,6 +153,8 @@ def test_some_people_have_a_real_recipient_history(app: Any) -> None:
     referred = {r[0] for r in rows(app, "SELECT nik FROM form_rujukan")}
     trained = {r[0] for r in rows(app, "SELECT nik FROM form_bimtek_peserta")}
     assert referred & set(regulars) and trained & set(regulars)
+    sent_on = {nik: agency for nik, agency in rows(app, "SELECT nik, dirujuk_ke_id FROM form_rujukan")}
+    assert all(sent_on[nik] for nik in referred & set(regulars)), "a regular's registration was referred on"
     fresh = rebuilt(app)
     add_user(fresh, "historian", "Admin")
     client = fresh.test_client()
@@ -188,3 +190,18 @@ def test_every_record_of_a_scoped_form_has_its_region(app: Any) -> None:
         "SELECT a.id FROM form_kelompok_usaha__anggota a JOIN form_kelompok_usaha k ON k.id = a.parent_id"
         " WHERE a.region_code <> k.region_code",
     )
+
+
+def test_the_busiest_kecamatan_have_records_of_their_own_in_every_sizeable_form(app: Any) -> None:
+    busiest = rows(
+        app,
+        "SELECT substr(desa, 1, 8) AS kec FROM form_penerima_bantuan GROUP BY kec ORDER BY count(*) DESC LIMIT 2",
+    )
+    assert len(busiest) == 2
+    for (kecamatan,) in busiest:  # what a Kecamatan account sees on each screen (tests/test_scoping.py)
+        for table in ("puskesos", "puskesos__pengurus", "kelompok_usaha", "kelompok_usaha__anggota", "rujukan"):
+            mine, total = rows(
+                app,
+                f"SELECT sum(CASE WHEN region_code LIKE '{kecamatan}.%' THEN 1 ELSE 0 END), count(*) FROM form_{table}",
+            )[0]
+            assert 0 < mine < total, (kecamatan, table)
