@@ -46,3 +46,32 @@ def test_pages_are_titled_and_a_save_returns_to_where_the_user_came_from(empty_a
     assert edited.headers["Location"].endswith(f"/forms/catatan/show/{pk}")
     deleted = client.post(f"/forms/catatan/delete/{pk}")
     assert deleted.headers["Location"].endswith(listed)  # not the deleted record's page, not the home page
+
+
+def test_the_save_despite_warnings_box_appears_only_with_a_warning(empty_app: Any) -> None:
+    app = app_with_forms(
+        empty_app,
+        """
+form: daftar
+title: Daftar
+fields:
+  - {name: nama, type: text, label: Nama, required: true}
+  - {name: tahap, type: integer, label: Tahap, required: true}
+  - {name: no_kk, type: kk, label: No. KK}
+rules:
+  - {rule: confirm_same, fields: [no_kk], within: [tahap]}
+""",
+    )
+    client = app.test_client()
+    login(client)
+    box = "Tetap simpan walau ada peringatan"
+    assert box not in client.get("/forms/daftar/add").get_data(as_text=True)
+    first = client.post("/forms/daftar/add", data={"nama": "Siti", "tahap": "1", "no_kk": "6309010101200001"})
+    assert first.status_code == 302
+    warned = client.post("/forms/daftar/add", data={"nama": "Budi", "tahap": "1", "no_kk": "6309010101200001"})
+    assert warned.status_code == 200 and box in warned.get_data(as_text=True)
+    confirmed = client.post(
+        "/forms/daftar/add", data={"nama": "Budi", "tahap": "1", "no_kk": "6309010101200001", "confirm_warnings": "y"}
+    )
+    assert confirmed.status_code == 302
+    assert box not in client.get("/forms/daftar/edit/1").get_data(as_text=True)

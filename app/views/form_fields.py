@@ -16,6 +16,7 @@ from flask_appbuilder.fieldwidgets import (
     Select2Widget,
 )
 from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.widgets import FormWidget
 from flask_babel import lazy_gettext
 from markupsafe import escape
 from werkzeug.datastructures import FileStorage
@@ -202,6 +203,17 @@ class SpecForm(DynamicForm):
             setattr(obj, column_name(f), self._clean[f.name])
         if "parent" in self._fields and self["parent"].data is not None:
             obj.parent = self["parent"].data
+
+
+class SpecFormWidget(FormWidget):
+    """FAB's form, showing the "save despite warnings" box only once warnings are shown."""
+
+    def __call__(self, **kwargs: Any) -> Any:
+        args = {**self.template_args, **kwargs}
+        form = args.get("form")
+        if form is not None and CONFIRM_FIELD in form and not form[CONFIRM_FIELD].errors:
+            args["include_cols"] = [c for c in args.get("include_cols", []) if c != CONFIRM_FIELD]
+        return super().__call__(**args)
 
 
 def build_form(spec: FormSpec, models: dict[str, Any], session_factory: Any) -> type[SpecForm]:

@@ -37,7 +37,7 @@ from app.forms_engine.record import input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.office import local_time, local_timestamp, utc_now
 from app.uploads import upload_path
-from app.views.form_fields import CONFIRM_FIELD, build_form, record_tables
+from app.views.form_fields import CONFIRM_FIELD, SpecFormWidget, build_form, record_tables
 from app.views.grid import grid_page
 from app.views.history_tab import change_history
 from app.views.interface import FormInterface, order_keys
@@ -595,6 +595,8 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
         "edit_columns": edit_cols,
         "add_form": form,
         "edit_form": form,
+        "add_widget": SpecFormWidget,
+        "edit_widget": SpecFormWidget,
         "search_columns": _filter_columns(fields),
         "label_columns": _labels(spec),
         "description_columns": {f.name: lazy_text(f.help) for f in fields if f.help},
