@@ -75,3 +75,19 @@ rules:
     )
     assert confirmed.status_code == 302
     assert box not in client.get("/forms/daftar/edit/1").get_data(as_text=True)
+
+
+def test_record_pages_offer_edit_and_delete_to_those_allowed(empty_app: Any) -> None:
+    from tests.conftest import add_user
+
+    app = app_with_forms(empty_app, FORM.replace("title: Catatan\n", "title: Catatan\npermissions: {Petugas: [view]}\n"))
+    add_user(app, "petugas", "Petugas")
+    admin = app.test_client()
+    login(admin)
+    admin.post("/forms/catatan/add", data={"isi": "Rapat"})
+    page = admin.get("/forms/catatan/show/1").get_data(as_text=True)
+    assert 'href="/forms/catatan/edit/1"' in page and "Hapus" in page and 'id="delete_form"' in page
+    viewer = app.test_client()
+    login(viewer, "petugas")
+    page = viewer.get("/forms/catatan/show/1").get_data(as_text=True)
+    assert "/forms/catatan/edit/1" not in page and 'id="simpul-delete"' not in page

@@ -211,6 +211,10 @@ class FormModelView(ModelView):
             can_reveal=bool(personal_fields(self.spec)) and may_reveal(self.spec),
             reveal_url=url_for(f"{type(self).__name__}.reveal", pk=pk),
             revealed=revealing(),
+            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
+            can_delete=self.appbuilder.sm.has_access("can_delete", self.class_permission_name),
+            edit_url=url_for(f"{type(self).__name__}.edit", pk=pk),
+            delete_url=url_for(f"{type(self).__name__}.delete", pk=pk),
         )
 
     @expose("/export/")
