@@ -1,0 +1,49 @@
+"""In Chromium: a record page's Hapus button asks first, then deletes and returns to the list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import app_with_forms
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+FORM = """
+form: catatan
+title: Catatan
+fields:
+  - {name: isi, type: text, label: Isi, required: true}
+"""
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'simpul.db'}"
+
+
+@pytest.fixture
+def app(empty_app: Any) -> Any:
+    app = app_with_forms(empty_app, FORM)
+    app.config["WTF_CSRF_ENABLED"] = True  # as in production: the delete posts the page's token
+    return app
+
+
+def test_delete_from_the_record_page_asks_then_returns_to_the_list(page: Any) -> None:
+    page.goto(page.base + "/login/")
+    page.fill("#username", "admin")
+    page.fill("#password", "admin-pass")
+    page.click("input[type=submit], button[type=submit]")
+    page.goto(page.base + "/forms/catatan/add")
+    page.fill("#isi", "Rapat desa")
+    page.click("button[type=submit]")
+    page.goto(page.base + "/forms/catatan/list/")
+    page.goto(page.base + "/forms/catatan/show/1")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "record-page.png"), full_page=True)
+    page.click("#simpul-delete")
+    page.wait_for_selector("#modal-confirm", state="visible")
+    page.click("#modal-confirm-ok")
+    page.wait_for_url("**/forms/catatan/list/**")
+    assert "Rapat desa" not in page.content()
