@@ -1,0 +1,277 @@
+"""The OpenAPI description of Simpul's APIs, true to what they answer (/api/v1/_openapi).
+
+Flask-AppBuilder builds the spec from each API's method docstrings and marshmallow schemas;
+its stock docstrings type ids as strings, document POST and PUT results as their input,
+leave out 403 and 413, list an API-key sign-in that is off, and describe `_info` loosely.
+`DocumentedApi` and `DocumentedModelApi` correct that through FAB's own hooks
+(`openapi_spec_methods`, `add_apispec_components`, `operation_helper`), once for every
+generated form; the record schemas themselves come from app/views/schemas.py.
+
+Error bodies: Simpul and FAB answer `{"message": …}`; a 422 on a record carries the problems
+by field (and `warnings` to confirm); a missing, malformed or expired JWT is refused by
+flask-jwt-extended, which answers `{"msg": …}`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from apispec import APISpec
+from apispec.exceptions import DuplicateComponentNameError
+from flask import current_app
+from flask_appbuilder import ModelRestApi
+from flask_appbuilder.api import BaseApi
+
+JSON = "application/json"
+
+
+def ref(name: str) -> dict[str, str]:
+    """A reference to a component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_MESSAGES = {
+    "type": "object",
+    "description": "Problems by field name",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+_LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+_NAMES = {"type": "array", "items": {"type": "string"}}
+
+# Shared by every API: registered once, referenced by name.
+COMPONENTS: dict[str, dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "properties": {"message": {"type": "string"}},
+        "required": ["message"],
+    },
+    "TokenError": {
+        "type": "object",
+        "description": "A missing, malformed or expired JWT (flask-jwt-extended's answer)",
+        "properties": {"msg": {"type": "string"}},
+        "required": ["msg"],
+    },
+    "RecordErrors": {
+        "type": "object",
+        "description": "Why a record was refused: the problems by field, or one message; "
+        "`warnings` must be confirmed with `confirm_warnings: true`",
+        "properties": {"message": {"anyOf": [{"type": "string"}, _MESSAGES]}, "warnings": _MESSAGES},
+        "required": ["message"],
+    },
+    "FieldInfo": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "label": {"type": "string"},
+            "description": {"type": "string"},
+            "type": {"type": "string", "description": "The marshmallow field class, e.g. String, Integer"},
+            "required": {"type": "boolean"},
+            "unique": {"type": "boolean"},
+            "validate": {"type": "array", "items": {"type": "string"}},
+            "count": {"type": "integer"},
+            "values": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "integer"}, "value": {"type": "string"}},
+                },
+            },
+        },
+        "required": ["name", "label", "description", "type", "required", "unique"],
+    },
+}
+
+_STATUS = {
+    400: ("Bad request: not JSON, a malformed `q`, an unknown column or filter, a missing purpose", "Error"),
+    401: ("Not signed in: no valid JWT (or session cookie)", None),
+    403: ("Signed in, but the role may not do this", "Error"),
+    404: ("No such record, or outside the user's working area", "Error"),
+    413: ("The request body is over the size limit", "Error"),
+    422: ("The record was refused (problems by field), or the JWT is malformed", None),
+    500: ("Server error", "Error"),
+}
+_ALTERNATIVES = {401: ["Error", "TokenError"], 422: ["RecordErrors", "TokenError"]}
+
+
+def error_response(status: int) -> dict[str, Any]:
+    """The documented answer for an error status: what it means and its body."""
+    description, name = _STATUS[status]
+    schema = ref(name) if name else {"anyOf": [ref(n) for n in _ALTERNATIVES[status]]}
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A documented JSON answer."""
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def responses(success: int, description: str, schema: dict[str, Any], *errors: int) -> dict[str, Any]:
+    """An operation's answers: its success and every error it can give."""
+    return {str(success): json_response(description, schema)} | {
+        str(status): error_response(status) for status in (400, 401, 403, *errors, 500)
+    }
+
+
+def _q(schema: str) -> dict[str, Any]:
+    return {
+        "in": "query",
+        "name": "q",
+        "description": "Rison (or JSON) arguments",
+        "content": {JSON: {"schema": ref(schema)}},
+    }
+
+
+_PK = {"in": "path", "name": "pk", "required": True, "schema": {"type": "integer"}, "description": "Record id"}
+_REVEAL = [
+    {
+        "in": "query",
+        "name": "reveal",
+        "schema": {"type": "boolean"},
+        "description": "Show NIK and No. KK in full (needs the form's reveal permission and a purpose; logged)",
+    },
+    {
+        "in": "query",
+        "name": "purpose",
+        "schema": {"type": "string", "minLength": 5},
+        "description": "Why the numbers are revealed",
+    },
+]
+
+
+def _record(schema: str, *extra: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """An object holding one record: its integer id and `result`."""
+    properties = {"id": {"type": "integer"}, "result": ref(schema)} | dict(extra)
+    return {"type": "object", "properties": properties, "required": ["id", "result"]}
+
+
+def form_operations(api: ModelRestApi) -> dict[str, dict[str, Any]]:
+    """The true docs of a form API's operations, for FAB's `openapi_spec_methods`."""
+    show = api.show_model_schema_name
+    body = {"required": True, "content": {JSON: {"schema": ref(api.add_model_schema_name)}}}
+    edit_body = {"required": True, "content": {JSON: {"schema": ref(api.edit_model_schema_name)}}}
+    listing = {
+        "type": "object",
+        "properties": {
+            "count": {"type": "integer", "description": "Records matching the filters (all pages)"},
+            "ids": {"type": "array", "items": {"type": "integer"}},
+            "result": {"type": "array", "items": ref(api.list_model_schema_name)},
+            "list_columns": _NAMES,
+            "order_columns": _NAMES,
+            "label_columns": _LABELS,
+            "description_columns": _LABELS,
+            "list_title": {"type": "string"},
+        },
+    }
+    item = _record(
+        show,
+        ("show_columns", _NAMES),
+        ("label_columns", _LABELS),
+        ("description_columns", _LABELS),
+        ("show_title", {"type": "string"}),
+    )
+    info = {
+        "type": "object",
+        "properties": {
+            "add_columns": {"type": "array", "items": ref("FieldInfo")},
+            "edit_columns": {"type": "array", "items": ref("FieldInfo")},
+            "filters": {
+                "type": "object",
+                "description": "Filter operators by column",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "operator": {"type": "string"}},
+                        "required": ["name", "operator"],
+                    },
+                },
+            },
+            "permissions": _NAMES,
+            "add_title": {"type": "string"},
+            "edit_title": {"type": "string"},
+        },
+    }
+    return {
+        "get_list": {
+            "get": {
+                "description": "List records (paged, filtered, in the user's working area)",
+                "parameters": [_q("get_list_schema"), *_REVEAL],
+                "responses": responses(200, "A page of records", listing, 422),
+            }
+        },
+        "get": {
+            "get": {
+                "description": "One record, with its child rows",
+                "parameters": [_PK, _q("get_item_schema"), *_REVEAL],
+                "responses": responses(200, "The record", item, 404, 422),
+            }
+        },
+        "post": {
+            "post": {
+                "description": "Add a record (checked by the form's rules)",
+                "requestBody": body,
+                "responses": responses(201, "Added: the stored record", _record(show), 413, 422),
+            }
+        },
+        "put": {
+            "put": {
+                "description": "Change the fields a body names (checked by the form's rules)",
+                "parameters": [_PK],
+                "requestBody": edit_body,
+                "responses": responses(200, "Changed: the stored record", _record(show), 404, 413, 422),
+            }
+        },
+        "delete": {
+            "delete": {
+                "description": "Delete a record",
+                "parameters": [_PK],
+                "responses": responses(
+                    200, "Deleted", {"type": "object", "properties": {"message": {"type": "string"}}}, 404, 422
+                ),
+            }
+        },
+        "info": {
+            "get": {
+                "description": "The fields a record takes, the filters and the user's permissions",
+                "parameters": [_q("get_info_schema")],
+                "responses": responses(200, "What the form takes", info, 422),
+            }
+        },
+    }
+
+
+class DocumentedApi(BaseApi):
+    """Adds Simpul's shared components and lists only the sign-ins that are switched on."""
+
+    def add_apispec_components(self, api_spec: APISpec) -> None:
+        """FAB's components, then Simpul's error and field-info schemas (once per spec)."""
+        super().add_apispec_components(api_spec)
+        for name, schema in COMPONENTS.items():
+            with contextlib.suppress(DuplicateComponentNameError):  # another API registered it already
+                api_spec.components.schema(name, component=schema)
+
+    def operation_helper(
+        self,
+        path: str | None = None,
+        operations: dict[str, Any] | None = None,
+        methods: list[str] | None = None,
+        func: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """FAB's operation docs; API keys are listed as a sign-in only when they are on."""
+        super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
+        if current_app.config.get("FAB_API_KEY_ENABLED", False):
+            return
+        for operation in (operations or {}).values():
+            if "security" in operation:
+                operation["security"] = [s for s in operation["security"] if "api_key" not in s]
+
+
+class DocumentedModelApi(DocumentedApi, ModelRestApi):
+    """A ModelRestApi whose operations are documented as they answer (see form_operations)."""
+
+    @property
+    def openapi_spec_methods(self) -> dict[str, dict[str, Any]]:  # type: ignore[override]
+        """Merged by FAB over its stock docstrings, operation by operation."""
+        return form_operations(self)
