@@ -91,3 +91,28 @@ def test_record_pages_offer_edit_and_delete_to_those_allowed(empty_app: Any) -> 
     login(viewer, "petugas")
     page = viewer.get("/forms/catatan/show/1").get_data(as_text=True)
     assert "/forms/catatan/edit/1" not in page and 'id="simpul-delete"' not in page
+
+
+def test_the_edit_form_shows_dates_and_money_as_clerks_write_them(empty_app: Any) -> None:
+    app = app_with_forms(
+        empty_app,
+        """
+form: salur
+title: Penyaluran
+fields:
+  - {name: nama, type: text, label: Nama}
+  - {name: tanggal, type: date, label: Tanggal}
+  - {name: jumlah, type: money, label: Jumlah}
+""",
+    )
+    client = app.test_client()
+    login(client)
+    saved = client.post("/forms/salur/add", data={"nama": "Siti", "tanggal": "04-11-2026", "jumlah": "Rp 1.250.000"})
+    assert saved.status_code == 302
+    edit = client.get("/forms/salur/edit/1").get_data(as_text=True)
+    assert 'value="04-11-2026"' in edit and 'value="Rp 1.250.000"' in edit
+    assert 'class="input-group date simpul-date" data-language="id"' in edit
+    again = client.post("/forms/salur/edit/1", data={"nama": "Siti", "tanggal": "04-11-2026", "jumlah": "Rp 1.250.000"})
+    assert again.status_code == 302
+    record = client.get("/api/v1/salur/1").json["result"]
+    assert record["tanggal"] == "2026-11-04" and record["jumlah"] in ("1250000", "1250000.00")

@@ -10,7 +10,6 @@ from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import (
     BS3TextAreaFieldWidget,
     BS3TextFieldWidget,
-    DatePickerWidget,
     DateTimePickerWidget,
     Select2ManyWidget,
     Select2Widget,
@@ -18,7 +17,7 @@ from flask_appbuilder.fieldwidgets import (
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.widgets import FormWidget
 from flask_babel import lazy_gettext
-from markupsafe import escape
+from markupsafe import Markup, escape
 from werkzeug.datastructures import FileStorage
 
 from app.access.personal import PERSONAL_TYPES, mask
@@ -60,6 +59,24 @@ def _choices(field: FieldSpec, blank: bool) -> Any:
     return build
 
 
+class DateWidget:
+    """A text input for dd-mm-yyyy with bootstrap-datepicker (date-picker.js: Monday first, the
+    page's language); the value is read by the engine, which also takes what clerks type."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("name", field.name)
+        value = field._value() if hasattr(field, "_value") else (field.data or "")
+        attrs = wtforms.widgets.html_params(
+            type="text", value=value, placeholder="dd-mm-yyyy", autocomplete="off", maxlength=10, **kwargs
+        )
+        return Markup(
+            '<div class="input-group date simpul-date" data-language="{}">'
+            '<span class="input-group-addon"><i class="fa fa-calendar cursor-hand"></i></span>'
+            '<input class="form-control" {}></div>'
+        ).format(current_lang(), Markup(attrs))
+
+
 class MarkRequired:
     """Marks a required field with FAB's red asterisk; the check itself is the engine's, with its
     Indonesian message (so no `required` attribute: the browser would refuse in its own words)."""
@@ -81,7 +98,7 @@ def wtforms_field(field: FieldSpec, models: dict[str, Any], session_factory: Any
     if field.type == "longtext":
         return wtforms.TextAreaField(widget=BS3TextAreaFieldWidget(), **kwargs)
     if field.type == "date":
-        return wtforms.StringField(widget=DatePickerWidget(), **kwargs)
+        return wtforms.StringField(widget=DateWidget(), **kwargs)
     if field.type == "datetime":
         return wtforms.StringField(widget=DateTimePickerWidget(), **kwargs)
     if field.type == "boolean":

@@ -304,6 +304,10 @@ class FormModelView(ModelView):
         for f in personal_fields(self.spec):
             if f.name in form:
                 form[f.name].data = mask(form[f.name].data)
+        for f in input_fields(self.spec):  # as clerks write them, and as the engine reads them back
+            value = form[f.name].data if f.name in form else None
+            if value is not None and f.type in ("date", "datetime", "money"):
+                form[f.name].data = format_value(f, value)
 
     @expose("/reveal/<int:pk>", methods=["POST"])
     @has_access

@@ -15,6 +15,7 @@ form: catatan
 title: Catatan
 fields:
   - {name: isi, type: text, label: Isi, required: true}
+  - {name: tanggal, type: date, label: Tanggal}
 """
 
 
@@ -30,11 +31,43 @@ def app(empty_app: Any) -> Any:
     return app
 
 
-def test_delete_from_the_record_page_asks_then_returns_to_the_list(page: Any) -> None:
+def _login(page: Any) -> None:
     page.goto(page.base + "/login/")
     page.fill("#username", "admin")
     page.fill("#password", "admin-pass")
     page.click("input[type=submit], button[type=submit]")
+
+
+def test_the_date_picker_speaks_indonesian_and_starts_on_monday(page: Any) -> None:
+    _login(page)
+    page.goto(page.base + "/forms/catatan/add")
+    page.click("#tanggal")
+    picker = page.wait_for_selector(".datepicker-days", state="visible")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "date-picker-id.png"))
+    days = [cell.inner_text() for cell in picker.query_selector_all("th.dow")]
+    assert days[0] == "Sn" and "Mg" == days[-1]
+    month = picker.query_selector("th.datepicker-switch").inner_text()
+    assert month.split()[0] in (
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    )
+    picker.query_selector("td.day:not(.old):not(.new)").click()
+    assert page.input_value("#tanggal").endswith(month.split()[1]) and page.input_value("#tanggal")[2] == "-"
+
+
+def test_delete_from_the_record_page_asks_then_returns_to_the_list(page: Any) -> None:
+    _login(page)
     page.goto(page.base + "/forms/catatan/add")
     page.fill("#isi", "Rapat desa")
     page.click("button[type=submit]")
