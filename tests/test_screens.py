@@ -116,3 +116,25 @@ fields:
     assert again.status_code == 302
     record = client.get("/api/v1/salur/1").json["result"]
     assert record["tanggal"] == "2026-11-04" and record["jumlah"] in ("1250000", "1250000.00")
+
+
+def test_a_singleton_form_opens_its_one_record(empty_app: Any) -> None:
+    app = app_with_forms(
+        empty_app,
+        """
+form: kantor
+title: Pengaturan Kantor
+singleton: true
+region_field: false
+fields:
+  - {name: nama, type: text, label: Nama kantor}
+  - {name: kabupaten, type: region, level: kabupaten, label: Kabupaten}
+""",
+    )
+    client = app.test_client()
+    login(client)
+    assert client.get("/forms/kantor/list/").headers["Location"].endswith("/forms/kantor/add")
+    assert client.post("/forms/kantor/add", data={"nama": "Dinas Sosial", "kabupaten": "63.09"}).status_code == 302
+    opened = client.get("/forms/kantor/list/", follow_redirects=True)
+    page = opened.get_data(as_text=True)
+    assert opened.request.path == "/forms/kantor/show/1" and "Dinas Sosial" in page and "Tambah" not in page

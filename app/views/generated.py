@@ -6,6 +6,7 @@ import io
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, send_file, session, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.exceptions import DatabaseException
@@ -248,6 +249,16 @@ class FormModelView(ModelView):
         if field.type in ("integer",) or value is None:
             return value
         return format_value(field, value) if field.type in FORMATTED_TYPES else value
+
+    @expose("/list/")
+    @has_access
+    def list(self) -> Any:
+        """The list; a singleton form (office settings) opens its one record instead, or its add page."""
+        if self.spec.singleton:
+            first = self.datamodel.session.execute(sa.select(self.datamodel.obj.id).order_by("id").limit(1)).scalar()
+            name = type(self).__name__
+            return redirect(url_for(f"{name}.show", pk=first) if first is not None else url_for(f"{name}.add"))
+        return super().list()
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
