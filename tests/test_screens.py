@@ -138,3 +138,30 @@ fields:
     opened = client.get("/forms/kantor/list/", follow_redirects=True)
     page = opened.get_data(as_text=True)
     assert opened.request.path == "/forms/kantor/show/1" and "Dinas Sosial" in page and "Tambah" not in page
+
+
+def test_a_scoped_users_region_picker_starts_at_their_area(empty_app: Any) -> None:
+    from tests.conftest import add_user
+
+    app = app_with_forms(
+        empty_app,
+        """
+form: warga
+title: Warga
+permissions: {Kecamatan: [view, add]}
+fields:
+  - {name: nama, type: text, label: Nama}
+  - {name: desa, type: region, level: desa, label: Desa}
+""",
+    )
+    add_user(app, "kec", "Kecamatan")
+    with app.app_context():
+        user = app.appbuilder.sm.find_user("kec")
+        user.region_scope = "63.09.01"
+        app.appbuilder.sm.update_user(user)
+    client = app.test_client()
+    login(client, "kec")
+    assert 'data-root="63.09.01"' in client.get("/forms/warga/add").get_data(as_text=True)
+    admin = app.test_client()
+    login(admin)
+    assert 'data-root="63.09"' in admin.get("/forms/warga/add").get_data(as_text=True)

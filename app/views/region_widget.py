@@ -8,7 +8,8 @@ from typing import Any
 from flask import current_app, url_for
 from markupsafe import Markup, escape
 
-from app.forms_engine.fieldtypes import REGION_LEVELS
+from app.access.scope import NO_SCOPE, current_scope
+from app.forms_engine.fieldtypes import REGION_LEVELS, region_within
 from app.forms_engine.rules import region_root
 from app.forms_engine.spec import FieldSpec
 from app.office import office_district
@@ -27,7 +28,12 @@ class RegionPickerWidget:
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
         root = region_root(self.spec_field, office_district())
         level = REGION_LEVELS.get(self.spec_field.level or "", 4)
+        scope = current_scope()
+        if scope and scope != NO_SCOPE and (not root or region_within(scope, root)):
+            root = ".".join(scope.split(".")[:level])  # a scoped user picks only inside their area
         value = field._value() if hasattr(field, "_value") else (field.data or "")
+        if not value and root and root.count(".") + 1 == level:
+            value = root  # nothing left to choose
         names = current_app.extensions["simpul_region_names"]
         path = names.path(value) if value else []
         attrs = {
