@@ -298,11 +298,15 @@ def publish_in_progress(database_url: str) -> bool:
 
 
 def publishes_waiting(database_url: str) -> int:
-    """How many publishes wait for the schema lock now."""
+    """How many publishes wait for the schema lock now (for requests in flight or another publish)."""
     url = sa.make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        return sum("->" in e and "WRITE" in e for e in _flocks(f"{url.database}-schema-turnstile"))
-    return _advisory(database_url, granted=False)
+    if url.get_backend_name() != "sqlite":
+        return _advisory(database_url, granted=False)
+    turnstile = _flocks(f"{url.database}-schema-turnstile")
+    queued = sum("->" in e and "WRITE" in e for e in turnstile)
+    # The one past the turnstile polls the gate until the requests in flight let go of it.
+    polling = any("->" not in e and "WRITE" in e for e in turnstile) and not publish_in_progress(database_url)
+    return queued + polling
 
 
 def _advisory(database_url: str, granted: bool) -> int:

@@ -15,7 +15,7 @@ from werkzeug.test import Client
 from app import create_app
 from app.live import LiveApp
 from tests.conftest import add_user, publish_yaml
-from tests.live_load import connection_count
+from tests.live_load import connection_count, publishes_waiting, schema_version_of, wait_for
 
 FORM = "form: baru\ntitle: Baru\nfields: [{name: nama, type: text, label: Nama}]\n"
 
@@ -48,17 +48,19 @@ def test_the_first_request_after_a_publish_is_served_by_the_new_version(empty_ap
     assert client.get("/api/v1/kedua/", headers=auth, buffered=True).status_code == 200
 
 
-def test_a_publish_waits_for_the_requests_in_flight(empty_app: Any, live: LiveApp) -> None:
+def test_a_publish_waits_for_the_requests_in_flight(empty_app: Any, live: LiveApp, database_url: str) -> None:
     client = Client(live)
     auth = _token(client)
+    version = schema_version_of(database_url)
     in_flight = client.get("/api/v1/baru/", headers=auth)  # not yet sent to the end: it holds the lock
     publishing = threading.Thread(target=publish_yaml, args=(empty_app, FORM.replace("Nama}", "Nama lengkap}")))
     publishing.start()
-    time.sleep(1.0)
-    assert publishing.is_alive()  # the tables do not change under a request
+    wait_for(lambda: publishes_waiting(database_url) == 1, 60, "the publish waits")
+    time.sleep(0.5)
+    assert schema_version_of(database_url) == version  # the tables do not change under a request
     in_flight.close()
-    publishing.join(30)
-    assert not publishing.is_alive()
+    publishing.join(60)
+    assert not publishing.is_alive() and schema_version_of(database_url) == version + 1
     assert client.get("/api/v1/baru/_info", headers=auth, buffered=True).json["add_columns"][0]["label"] == (
         "Nama lengkap"
     )

@@ -4,6 +4,8 @@ request fails or stores a wrong value while it does (3 gunicorn workers under a 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -184,3 +186,30 @@ def _post_while(base: str, cli: subprocess.Popen[str], body: dict[str, str]) -> 
     for thread in threads:
         thread.join(60)
     return answers
+
+
+def test_a_server_starts_and_restarts_workers_while_a_stored_form_cannot_be_built(
+    empty_app: Any, tmp_path: Path, database_url: str
+) -> None:
+    publish_yaml(
+        empty_app,
+        "form: induk\ntitle: Induk\nfields: [{name: nama, type: text, label: Nama}]\n",
+        "form: anak\ntitle: Anak\nfields: [{name: induk, type: reference, target: induk, label: Induk}]\n",
+        FIRST,
+    )
+    add_user(empty_app, "admin", "Admin")
+    execute(  # as an upgrade with a stricter check would leave it
+        database_url,
+        "UPDATE simpul_form_version SET definition = REPLACE(definition, '\"type\": \"text\"', '\"type\": \"nik16\"') "
+        "WHERE slug = 'induk'",
+    )
+    with serving(_env(empty_app), tmp_path / "gunicorn.log", workers=1) as server:
+        for restart in (False, True):
+            if restart:  # a worker that dies is replaced by one that boots too
+                [worker] = server.worker_pids()
+                os.kill(worker, signal.SIGKILL)
+                wait_for(lambda worker=worker: server.worker_pids() not in ([], [worker]), 60, "a new worker")
+                wait_for(lambda: http("GET", f"{server.base}/health")[0] == 200, 60, "the new worker answers")
+            health = json.loads(http("GET", f"{server.base}/health")[1])
+            assert health["status"] == "degraded" and sorted(health["broken_forms"]) == ["anak", "induk"]
+            assert _get(f"{server.base}/api/v1/pertama/", api_token(server.base))[0] == 200
