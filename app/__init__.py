@@ -62,8 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
     from app.access import audit, redaction
     from app.access.csrf import SAFE_METHODS, init_csrf
     from app.access.headers import init_headers
-    from app.views.errors import init_error_pages
     from app.access.personal import init_access_log
+    from app.views.errors import init_error_pages
 
     init_csrf(app)
     app.wsgi_app = begin_immediately_for_unsafe_methods(app.wsgi_app, SAFE_METHODS)  # type: ignore[method-assign]
@@ -108,6 +108,9 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
                 category="Bantuan Sosial",
                 category_label=lazy_gettext("Social aid"),
             )
+        from app.views.menu import finish_menu
+
+        finish_menu(appbuilder)
         from app.cli import simpul_cli
 
         app.cli.add_command(simpul_cli)

@@ -43,7 +43,8 @@ def published_forms(engine: sa.Engine) -> tuple[dict[str, FormSpec], int, dict[s
 
 def register_usable_forms(appbuilder: Any, specs: Mapping[str, FormSpec]) -> tuple[dict[str, Any], dict[str, str]]:
     """Models, screens and API of every form that builds; return the models and the forms that did not."""
-    from app.views.generated import menu_order, register_form
+    from app.views.generated import register_form
+    from app.views.menu import menu_order
 
     models, broken = build_usable_models(specs, appbuilder.sm.user_model)
     for slug in menu_order({slug: spec for slug, spec in specs.items() if slug not in broken}):

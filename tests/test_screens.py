@@ -165,3 +165,63 @@ fields:
     admin = app.test_client()
     login(admin)
     assert 'data-root="63.09"' in admin.get("/forms/warga/add").get_data(as_text=True)
+
+
+CHAIN = [
+    """
+form: acara
+title: Acara
+category: Bimtek
+fields: [{name: judul, type: text, label: Judul}]
+""",
+    """
+form: angkatan
+title: Angkatan
+category: Bimtek
+fields: [{name: nama, type: text, label: Nama}, {name: acara, type: reference, target: acara, label: Acara}]
+""",
+    """
+form: peserta
+title: Peserta
+category: Bimtek
+fields: [{name: nama, type: text, label: Nama}, {name: angkatan, type: reference, target: angkatan, label: Angkatan}]
+""",
+    """
+form: hadir
+title: Daftar Hadir
+category: Bimtek
+fields: [{name: peserta, type: reference, target: peserta, label: Peserta}]
+""",
+]
+
+
+def test_the_menu_is_in_working_order_with_keamanan_last(empty_app: Any) -> None:
+    app = app_with_forms(empty_app, *CHAIN)
+    client = app.test_client()
+    login(client)
+    page = client.get("/forms/acara/list/").get_data(as_text=True)
+    positions = [page.index(f'href="/forms/{slug}/list/"') for slug in ("acara", "angkatan", "peserta", "hadir")]
+    assert positions == sorted(positions)
+    assert page.index("Bimtek") < page.index("Keamanan")
+    assert 'href="/swagger/v1"' in page
+
+
+def test_every_role_opens_its_own_profile(empty_app: Any) -> None:
+    from tests.conftest import add_user
+
+    app = app_with_forms(empty_app, CHAIN[0])
+    add_user(app, "kec", "Kecamatan")
+    client = app.test_client()
+    login(client, "kec")
+    profile = client.get("/users/userinfo/")
+    assert profile.status_code == 200 and "kec@example.org" in profile.get_data(as_text=True)
+
+
+def test_pages_carry_the_favicon(empty_app: Any) -> None:
+    app = app_with_forms(empty_app, CHAIN[0])
+    client = app.test_client()
+    login(client)
+    page = client.get("/forms/acara/list/").get_data(as_text=True)
+    assert 'rel="icon" type="image/svg+xml" href="/static/simpul/favicon.svg"' in page
+    with client.get("/static/simpul/favicon.svg") as icon:
+        assert icon.status_code == 200

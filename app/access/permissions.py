@@ -23,6 +23,7 @@ def sync_permissions(appbuilder: Any, specs: dict[str, FormSpec]) -> None:
     for role_name in ROLES:
         sm.find_role(role_name) or sm.add_role(role_name)
     sync_history_permissions(appbuilder, specs)
+    sync_profile_permissions(appbuilder)
     for spec in specs.values():
         view = permission_view_name(spec)
         for role_name, actions in spec.permissions.items():
@@ -64,3 +65,16 @@ def sync_history_permissions(appbuilder: Any, specs: dict[str, FormSpec]) -> Non
             pv = sm.find_permission_view_menu(perm, view)
             if pv is not None:
                 sm.add_permission_role(role, pv)
+
+
+def sync_profile_permissions(appbuilder: Any) -> None:
+    """Every role may open its own profile (FAB gives `userinfo` to no role but Admin)."""
+    sm = appbuilder.sm
+    user_views = [v for v in appbuilder.baseviews if isinstance(v, sm.userdbmodelview)]
+    for view in user_views:
+        pv = sm.find_permission_view_menu("can_userinfo", view.class_permission_name)
+        if pv is None:
+            continue
+        for role_name in ROLES:
+            role = sm.find_role(role_name) or sm.add_role(role_name)
+            sm.add_permission_role(role, pv)

@@ -667,11 +667,6 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
     return type(f"FormApi_{spec.slug}", (FormApi,), attrs)
 
 
-def menu_order(specs: dict[str, FormSpec]) -> list[str]:
-    """Slugs in the order their menu entries appear: by category, then title."""
-    return sorted(specs, key=lambda s: (specs[s].category.id if specs[s].category else "", specs[s].title.id))
-
-
 def register_form(appbuilder: Any, spec: FormSpec, models: dict[str, Any]) -> None:
     """Add the menu entry, screens and API of one form (child tables as related views)."""
     # Every class is built before any is added, so a form that fails to build leaves nothing behind.
