@@ -91,11 +91,7 @@ class RegionApi(DocumentedApi):
                   schema:
                     $ref: '#/components/schemas/Regions'
             401:
-              description: Not signed in
-              content:
-                application/json:
-                  schema:
-                    $ref: '#/components/schemas/Error'
+              $ref: '#/components/responses/Unauthorized'
         """
         return self._children("")
 
@@ -122,18 +118,12 @@ class RegionApi(DocumentedApi):
                 application/json:
                   schema:
                     $ref: '#/components/schemas/Regions'
+            414:
+              $ref: '#/components/responses/UriTooLong'
             400:
-              description: Not a region code
-              content:
-                application/json:
-                  schema:
-                    $ref: '#/components/schemas/Error'
+              $ref: '#/components/responses/BadRequest'
             401:
-              description: Not signed in
-              content:
-                application/json:
-                  schema:
-                    $ref: '#/components/schemas/Error'
+              $ref: '#/components/responses/Unauthorized'
         """
         return self._children(code)
 
@@ -172,12 +162,10 @@ class RegionApi(DocumentedApi):
                 application/json:
                   schema:
                     $ref: '#/components/schemas/Regions'
+            414:
+              $ref: '#/components/responses/UriTooLong'
             401:
-              description: Not signed in
-              content:
-                application/json:
-                  schema:
-                    $ref: '#/components/schemas/Error'
+              $ref: '#/components/responses/Unauthorized'
         """
         if not _signed_in():
             return self.response_401()

@@ -82,33 +82,50 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     },
 }
 
-_STATUS = {
-    400: ("Bad request: not JSON, a malformed `q`, an unknown column or filter, a missing purpose", "Error"),
-    401: ("Not signed in: no valid JWT (or session cookie)", None),
-    403: ("Signed in, but the role may not do this", "Error"),
-    404: ("No such record, or outside the user's working area", "Error"),
-    413: ("The request body is over the size limit", "Error"),
-    422: ("The record was refused (problems by field), or the JWT is malformed", None),
-    500: ("Server error", "Error"),
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+# Error answers, registered once as response components and referenced by status.
+ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
+    400: (
+        "BadRequest",
+        _json(
+            "Malformed: not JSON, a bad `q`, an unknown column or filter, no purpose, not a region code", ref("Error")
+        ),
+    ),
+    401: (
+        "Unauthorized",
+        _json("No valid JWT (or session cookie)", {"anyOf": [ref("Error"), ref("TokenError")]}),
+    ),
+    403: ("Forbidden", _json("Signed in, but the role may not do this", ref("Error"))),
+    404: ("NotFound", _json("No such record, or outside the user's working area", ref("Error"))),
+    413: ("TooLarge", _json("The request body is over the size limit", ref("Error"))),
+    # gunicorn's own answer, before the app sees the request.
+    414: (
+        "UriTooLong",
+        {"description": "The URL is longer than the server reads (4 KB)", "content": {"text/html": {}}},
+    ),
+    422: (
+        "Refused",
+        _json(
+            "The record was refused (problems by field), or the JWT is malformed",
+            {"anyOf": [ref("RecordErrors"), ref("TokenError")]},
+        ),
+    ),
+    500: ("ServerError", _json("Server error", ref("Error"))),
 }
-_ALTERNATIVES = {401: ["Error", "TokenError"], 422: ["RecordErrors", "TokenError"]}
 
 
-def error_response(status: int) -> dict[str, Any]:
-    """The documented answer for an error status: what it means and its body."""
-    description, name = _STATUS[status]
-    schema = ref(name) if name else {"anyOf": [ref(n) for n in _ALTERNATIVES[status]]}
-    return {"description": description, "content": {JSON: {"schema": schema}}}
-
-
-def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """A documented JSON answer."""
-    return {"description": description, "content": {JSON: {"schema": schema}}}
+def error_response(status: int) -> dict[str, str]:
+    """A reference to the documented answer for an error status."""
+    return {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
 
 
 def responses(success: int, description: str, schema: dict[str, Any], *errors: int) -> dict[str, Any]:
     """An operation's answers: its success and every error it can give."""
-    return {str(success): json_response(description, schema)} | {
+    return {str(success): _json(description, schema)} | {
         str(status): error_response(status) for status in (400, 401, 403, *errors, 500)
     }
 
@@ -197,14 +214,14 @@ def form_operations(api: ModelRestApi) -> dict[str, dict[str, Any]]:
             "get": {
                 "description": "List records (paged, filtered, in the user's working area)",
                 "parameters": [_q("get_list_schema"), *_REVEAL],
-                "responses": responses(200, "A page of records", listing, 422),
+                "responses": responses(200, "A page of records", listing, 414, 422),
             }
         },
         "get": {
             "get": {
                 "description": "One record, with its child rows",
                 "parameters": [_PK, _q("get_item_schema"), *_REVEAL],
-                "responses": responses(200, "The record", item, 404, 422),
+                "responses": responses(200, "The record", item, 404, 414, 422),
             }
         },
         "post": {
@@ -235,21 +252,24 @@ def form_operations(api: ModelRestApi) -> dict[str, dict[str, Any]]:
             "get": {
                 "description": "The fields a record takes, the filters and the user's permissions",
                 "parameters": [_q("get_info_schema")],
-                "responses": responses(200, "What the form takes", info, 422),
+                "responses": responses(200, "What the form takes", info, 414, 422),
             }
         },
     }
 
 
 class DocumentedApi(BaseApi):
-    """Adds Simpul's shared components and lists only the sign-ins that are switched on."""
+    """Adds Simpul's shared schemas and error answers; lists only the sign-ins that are switched on."""
 
     def add_apispec_components(self, api_spec: APISpec) -> None:
-        """FAB's components, then Simpul's error and field-info schemas (once per spec)."""
+        """FAB's components, then Simpul's schemas and error answers (once per spec)."""
         super().add_apispec_components(api_spec)
         for name, schema in COMPONENTS.items():
             with contextlib.suppress(DuplicateComponentNameError):  # another API registered it already
                 api_spec.components.schema(name, component=schema)
+        for name, response in ERRORS.values():
+            with contextlib.suppress(DuplicateComponentNameError):
+                api_spec.components.response(name, component=response)
 
     def operation_helper(
         self,
