@@ -19,7 +19,8 @@ import pytest
 
 from app.access.redaction import RedactIdentityNumbers, redact
 from tests.conftest import ROOT, add_user, app_with_forms, login
-from tests.test_live_publish import _wait, free_port
+from tests.live_load import wait_for
+from tests.postgres import free_port
 
 NIK, KK = "6309014507900001", "6309010101200001"
 FORM = """
@@ -76,7 +77,7 @@ def test_a_real_server_writes_no_full_number_to_its_logs(empty_app: Any, tmp_pat
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _request(f"{base}/health") == 200, 30)
+        wait_for(lambda: _request(f"{base}/health") == 200, 30, "the server")
         query = urllib.parse.quote(f"(filters:!((col:nik,opr:whole,value:'{NIK}')))")
         referrer = {"Referer": f"{base}/riwayat/?nik={NIK}&no_kk={KK}"}
         assert _request(f"{base}/api/v1/warga/?q={query}", headers=referrer) == 401
