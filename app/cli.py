@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.database import dispose_app, write_transaction
@@ -62,6 +62,7 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
         _fail([str(e) for e in errors] + ["nothing was published"])
     candidates = {slug: spec for slug, (spec, _) in found.items()}
     user_table = current_app.appbuilder.sm.user_model.__table__
+    checked: list[Flask] = []  # the app built from what goes live: it then gives roles their permissions
     try:
         with schema_change(db.engine) as conn:
             report = publish(
@@ -71,8 +72,10 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
                 user_table=user_table,
                 dry_run_only=dry_run,
                 based_on=based_on,
-                verify=check_forms_build,
+                verify=lambda specs, changed: checked.append(check_forms_build(specs, changed)),
             )
+        if not dry_run and report.published:
+            refresh_permissions(checked[-1])
     except LockTimeout as exc:
         _fail([str(exc), "nothing was published"])
     except DefinitionErrors as exc:
@@ -83,6 +86,9 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
             + [f"  {p.render()}" for p in exc.problems]
             + ["nothing was published"]
         )
+    finally:
+        for app in checked:
+            dispose_app(app)
     for slug, plan in report.plans.items():
         verb = "would publish" if dry_run else f"published v{report.published.get(slug)}"
         click.echo(f"{slug}: {verb}")
@@ -92,20 +98,19 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
             click.echo(f"  - {note}")
     for slug in report.unchanged:
         click.echo(f"{slug}: unchanged")
-    if not dry_run and report.published:
-        refresh_permissions()
     return 0
 
 
-def refresh_permissions() -> None:
-    """Build the app as the workers will and sync FAB permissions and role grants from it."""
+def refresh_permissions(built: Flask | None = None) -> None:
+    """Sync FAB permissions and role grants from an app as the workers build it (`built`, or a new one)."""
     from app import create_app
     from app.access.permissions import sync_permissions
 
-    fresh = create_app({"DATABASE_URL": current_app.config["DATABASE_URL"]})
+    fresh = built or create_app({"DATABASE_URL": current_app.config["DATABASE_URL"]})
     with fresh.app_context():
         sync_permissions(fresh.appbuilder, fresh.extensions.get("simpul_specs", {}))
-    dispose_app(fresh)
+    if built is None:
+        dispose_app(fresh)
 
 
 @forms_cli.command("publish")

@@ -50,7 +50,7 @@ def register_usable_forms(appbuilder: Any, specs: Mapping[str, FormSpec]) -> tup
     for slug in menu_order({slug: spec for slug, spec in specs.items() if slug not in broken}):
         try:
             register_form(appbuilder, specs[slug], models)
-        except Exception as exc:  # noqa: BLE001 - one form's screens must not take the others down
+        except Exception as exc:  # one form's screens must not take the others down
             broken[slug] = f"{type(exc).__name__}: {exc}"
     return models, broken
 
@@ -67,20 +67,17 @@ def broken_forms(app: Flask) -> dict[str, str]:
     return app.extensions.get("simpul_broken_forms", {})
 
 
-def check_forms_build(specs: Mapping[str, FormSpec], changed: Collection[str]) -> None:
-    """Build a throw-away app from `specs`, as every worker will; raise DefinitionErrors for forms that fail.
+def check_forms_build(specs: Mapping[str, FormSpec], changed: Collection[str]) -> Flask:
+    """Build an app from `specs`, as every worker will, and return it (the caller disposes it).
 
-    A form that this publish does not change and that is already broken in the running app
-    is not held against it.
+    Raises DefinitionErrors for the forms that fail, except one that this publish does not
+    change and that is already broken in the running app.
     """
     from app import create_app
 
     # Read-only: no tables or roles created, no permissions written (the publish holds the lock).
     app = create_app({**current_app.config, "FAB_CREATE_DB": False, "FAB_UPDATE_PERMS": False}, forms=specs)
-    try:
-        broken = broken_forms(app)
-    finally:
-        dispose_app(app)
+    broken = broken_forms(app)
     already = broken_forms(current_app._get_current_object())  # type: ignore[attr-defined]
     errors = [
         DefinitionError(
@@ -92,4 +89,6 @@ def check_forms_build(specs: Mapping[str, FormSpec], changed: Collection[str]) -
         if slug in changed or slug not in already
     ]
     if errors:
+        dispose_app(app)
         raise DefinitionErrors(errors)
+    return app

@@ -149,18 +149,24 @@ def test_two_publishes_at_once_never_undo_each_other(empty_app: Any, forms: Path
         "unique": FORM.replace("label: Tahun}", "label: Tahun, unique: true}"),
     }
     env = server_env(empty_app.test_config["DATABASE_URL"], empty_app.test_config["UPLOAD_DIR"])
-    started = {}
-    # Hold the lock as a third publish would: both commands read the versions, check their files, then wait.
-    with empty_app.app_context(), schema_change(db.engine):
-        for name, text in changes.items():
-            (tmp_path / name).mkdir()
-            (tmp_path / name / "kegiatan.yaml").write_text(text, encoding="utf-8")
-            started[name] = subprocess.Popen(
-                [sys.executable, "-m", "flask", "simpul", "forms", "publish", str(tmp_path / name), "--user", name],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
-        wait_for(lambda: publishes_waiting(empty_app.test_config["DATABASE_URL"]) == 2, 120, "both publishes wait")
-    results = {name: (process.wait(120), *process.communicate()) for name, process in started.items()}
+    started: dict[str, subprocess.Popen[str]] = {}
+    try:
+        # Hold the lock as a third publish would: both commands read the versions, check their files, then wait.
+        with empty_app.app_context(), schema_change(db.engine):
+            for name, text in changes.items():
+                (tmp_path / name).mkdir()
+                (tmp_path / name / "kegiatan.yaml").write_text(text, encoding="utf-8")
+                started[name] = subprocess.Popen(
+                    [sys.executable, "-m", "flask", "simpul", "forms", "publish", str(tmp_path / name), "--user", name],
+                    cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                )  # fmt: skip
+            wait_for(lambda: publishes_waiting(empty_app.test_config["DATABASE_URL"]) == 2, 120, "both wait")
+        results = {name: (process.wait(120), *process.communicate()) for name, process in started.items()}
+    finally:
+        for process in started.values():
+            if process.stdout is not None and not process.stdout.closed:  # not yet waited for: a failure
+                process.kill()
+                process.communicate()
     assert sorted(code for code, _, _ in results.values()) == [0, 1], results
     [winner] = [name for name, (code, _, _) in results.items() if code == 0]
     [loser] = [name for name, (code, _, _) in results.items() if code == 1]

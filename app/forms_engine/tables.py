@@ -177,7 +177,7 @@ def build_usable_models(
         _drop_missing_targets(usable, broken)
         try:
             return build_models(usable.values(), user_model), broken
-        except Exception as exc:  # noqa: BLE001 - whatever SQLAlchemy raises, find the forms behind it
+        except Exception as exc:  # whatever SQLAlchemy raises, find the forms behind it
             failing = {slug: _mapping_error(usable, slug, user_model) for slug in usable}
             culprits = {slug: error for slug, error in failing.items() if error}
             for slug in culprits or usable:  # not isolable: none of them maps
@@ -210,6 +210,6 @@ def _mapping_error(specs: Mapping[str, FormSpec], slug: str, user_model: type | 
             todo += referenced_forms(specs[current])
     try:
         build_models([specs[s] for s in sorted(wanted)], user_model)
-    except Exception as exc:  # noqa: BLE001 - reported to the admin, the form left out
+    except Exception as exc:  # reported to the admin, the form left out
         return f"{type(exc).__name__}: {exc}"
     return ""
