@@ -45,7 +45,7 @@ def forms_check(path: str | None) -> None:
     found, errors = load_paths(_paths(path))
     with db.engine.connect() as conn:
         # Works on an empty database too (an office's CI checks files, not a server).
-        published = published_specs(conn) if sa.inspect(conn).has_table(form_table.name) else {}
+        published = published_specs(conn, problems={}) if sa.inspect(conn).has_table(form_table.name) else {}
     errors += check_references({slug: spec for slug, (spec, _) in found.items()}, published)
     if errors:
         _fail([str(e) for e in errors] + [f"{len(errors)} problem(s) found"])
@@ -200,7 +200,7 @@ def load_demo_data(scale: int = 0, reload: bool = False) -> None:
     from app.demo import clear_demo, load_demo
 
     with write_transaction(db.engine) as conn:
-        specs = published_specs(conn)
+        specs = published_specs(conn, problems={})  # a form that no longer loads gets no demo data
         if reload:
             clear_demo(conn, specs)
         loaded = load_demo(conn, specs, scale=scale)

@@ -136,6 +136,7 @@ def test_commands_still_run_when_a_stored_form_cannot_be_built(empty_app: Any, f
     assert listing.exit_code == 0, listing.output
     assert [line.split()[:3] for line in listing.stdout.splitlines()] == [["kegiatan", "v1", "broken"], ["lain", "v1", "live"]]
     assert "kegiatan: not served: " in listing.stderr and "unknown type 'nik16'" in listing.stderr
+    assert app.test_cli_runner().invoke(args=["simpul", "forms", "check", str(forms / "lain.yaml")]).exit_code == 0
     (forms / "lain.yaml").write_text("form: lain\ntitle: Lain\nfields: [{name: y, type: text, label: Y}]\n")
     (forms / "kegiatan.yaml").unlink()
     result = app.test_cli_runner().invoke(args=["simpul", "forms", "publish", str(forms)])  # other forms still publish
