@@ -272,6 +272,8 @@ class FormInterface(SQLAInterface):
         An order column the form does not offer falls back to the form's own order.
         """
         count = self.count(filters)
+        page = max(page, 0) if isinstance(page, int) else None  # a negative page would be a negative OFFSET
+        page_size = page_size if isinstance(page_size, int) and page_size > 0 else None
         if order_column not in self.sortable:
             order_column, order_direction = self.default_order[0]
         if order_direction not in ("asc", "desc"):
