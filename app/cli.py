@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import click
@@ -20,6 +21,7 @@ from app.forms_engine.changes import ChangeRefused
 from app.forms_engine.loader import DefinitionErrors, check_references, load_paths
 from app.forms_engine.publish import publish, retire_form
 from app.forms_engine.schema_lock import LockTimeout, schema_change
+from app.forms_engine.spec import FormSpec
 from app.forms_engine.store import form_history, form_table, published_specs, published_versions
 
 simpul_cli = AppGroup("simpul", help="Simpul administration.")
@@ -62,20 +64,24 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
         _fail([str(e) for e in errors] + ["nothing was published"])
     candidates = {slug: spec for slug, (spec, _) in found.items()}
     user_table = current_app.appbuilder.sm.user_model.__table__
-    checked: list[Flask] = []  # the app built from what goes live: it then gives roles their permissions
+    checked: list[tuple[Mapping[str, FormSpec], Flask]] = []  # apps built to check what goes live
+
+    def verify(specs: Mapping[str, FormSpec], changed: Collection[str]) -> None:
+        if not checked or checked[-1][0] != specs:  # unchanged since the rehearsal: checked already
+            checked.append((specs, check_forms_build(specs, changed)))
+
     try:
-        with schema_change(db.engine) as conn:
+        # Rehearse without the lock (the slow part: building the check app) while requests are
+        # served; then publish under it, where requests wait only for checks, dry run and DDL.
+        with db.engine.begin() as conn:
             report = publish(
-                conn,
-                candidates,
-                user,
-                user_table=user_table,
-                dry_run_only=dry_run,
-                based_on=based_on,
-                verify=lambda specs, changed: checked.append(check_forms_build(specs, changed)),
+                conn, candidates, user, user_table, dry_run_only=True, based_on=based_on, verify=verify
             )
-        if not dry_run and report.published:
-            refresh_permissions(checked[-1])
+        if not dry_run and report.plans:
+            with schema_change(db.engine) as conn:
+                report = publish(conn, candidates, user, user_table, based_on=based_on, verify=verify)
+            if report.published:
+                refresh_permissions(checked[-1][1])  # the app the workers will build: its permissions
     except LockTimeout as exc:
         _fail([str(exc), "nothing was published"])
     except DefinitionErrors as exc:
@@ -87,7 +93,7 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
             + ["nothing was published"]
         )
     finally:
-        for app in checked:
+        for _, app in checked:
             dispose_app(app)
     for slug, plan in report.plans.items():
         verb = "would publish" if dry_run else f"published v{report.published.get(slug)}"

@@ -38,15 +38,15 @@ class PublishReport:
     dry_run: bool = False
 
 
-def _lock_schema(conn: sa.Connection) -> int:
-    """Check the schema lock is held (publishers and requests wait for it); return the schema version."""
-    require_exclusive(conn)
+def _lock_schema(conn: sa.Connection, changing: bool = True) -> int:
+    """Check the schema lock is held when changing (publishers and requests wait for it); return the version."""
+    if changing:
+        require_exclusive(conn)
     table = schema_state_table
     row = conn.execute(sa.select(table.c.version).where(table.c.id == 1)).first()
-    if row is None:
+    if row is None and changing:
         conn.execute(table.insert().values(id=1, version=0, changed_on=datetime.now()))
-        return 0
-    return row.version
+    return row.version if row is not None else 0
 
 
 def _order(specs: Mapping[str, FormSpec]) -> list[str]:
@@ -81,6 +81,9 @@ def publish(
 ) -> PublishReport:
     """Publish `candidates` inside the caller's `schema_change`; raise instead of half-publishing.
 
+    A dry run changes nothing and needs no lock: a publish can rehearse (and build its check
+    app) while requests are served, then publish under the lock with the same `verify`.
+
     `based_on`: the version of each form (0: not published) that the candidates were prepared
     from, read before they were; a form published since is refused (no lost update). `verify`
     is called with every form that would be live afterwards and the ones this publish changes,
@@ -91,7 +94,7 @@ def publish(
     The caller commits; on an exception it must roll back.
     """
     report = PublishReport(dry_run=dry_run_only)
-    current_version = _lock_schema(conn)
+    current_version = _lock_schema(conn, changing=not dry_run_only)
     if based_on is not None:
         _refuse_changed_since(conn, candidates, based_on)
     # A stored definition that no longer loads blocks a change to its own form only.
