@@ -178,3 +178,10 @@ fields:
         q = f"(filters:!((col:jumlah,opr:{opr},value:'{value}')))"
         response = client.get("/api/v1/bantuan/", query_string={"q": q})
         assert response.status_code == 200, (opr, value, response.status_code)
+
+
+def test_options_and_unreadable_tokens_answer_without_5xx(app: Any) -> None:
+    client = app.test_client()
+    assert client.options("/api/v1/acara/", headers={"Authorization": "Bearer abc"}).status_code == 200
+    unreadable = client.get("/api/v1/acara/", headers={"Authorization": "Bearer not.a.token"})
+    assert unreadable.status_code == 401 and unreadable.is_json

@@ -31,9 +31,11 @@ def jwt_user() -> Any | None:
     if not request.headers.get("Authorization", "").startswith("Bearer "):
         return None
     try:
-        verify_jwt_in_request()
+        verified = verify_jwt_in_request()
     except (JWTExtendedException, PyJWTError):
         return None  # forged, expired, a refresh token, or the account is gone or inactive
+    if verified is None:  # OPTIONS: flask_jwt_extended verifies nothing, so there is no user
+        return None
     return get_current_user()
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, jsonify
 from flask_appbuilder.const import AUTH_LDAP
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
@@ -39,6 +39,17 @@ class SimpulSecurityManager(SecurityManager):
     authdbview = SimpulAuthView
     authldapview = SimpulAuthView
     security_api = SimpulSecurityApi
+
+    def create_jwt_manager(self, app: Any) -> Any:
+        """FAB's JWT manager; a token that cannot be read is a 401, like a missing or expired one
+        (flask_jwt_extended answers 422 by default)."""
+        manager = super().create_jwt_manager(app)
+
+        @manager.invalid_token_loader
+        def invalid_token(reason: str) -> Any:
+            return jsonify(message=reason), 401
+
+        return manager
 
     def auth_user_db(self, username: str, password: str) -> Any:
         """FAB's hook (also used by the API's /security/login): Simpul's login, None when refused."""
