@@ -112,6 +112,7 @@ def fuzz(
         "request-timeout": 60,
         "continue-on-failure": True,  # one failure must not hide the cases after it
         "seed": seed,
+        "cache": {"enabled": False},  # nothing learnt in one run steers the next, nor is written here
         "workers": WORKERS,
         "headers": headers,
         "generation": {

@@ -156,6 +156,7 @@ def test_error_bodies_are_as_documented(world: dict[str, Any]) -> None:
     assert not_json.status_code == 400
     documented(spec, "/api/v1/puskesos/", "post", not_json)
     forged = client.get("/api/v1/puskesos/", headers={"Authorization": "Bearer not-a-token"})
+    assert forged.status_code == 401
     documented(spec, "/api/v1/puskesos/", "get", forged)
 
 

@@ -8,8 +8,8 @@ leave out 403 and 413, list an API-key sign-in that is off, and describe `_info`
 generated form; the record schemas themselves come from app/views/schemas.py.
 
 Error bodies: Simpul and FAB answer `{"message": …}`; a 422 on a record carries the problems
-by field (and `warnings` to confirm); a missing, malformed or expired JWT is refused by
-flask-jwt-extended, which answers `{"msg": …}`.
+by field (and `warnings` to confirm); a call without a JWT, or with an expired one, is refused
+by flask-jwt-extended with a 401 `{"msg": …}`.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     },
     "TokenError": {
         "type": "object",
-        "description": "A missing, malformed or expired JWT (flask-jwt-extended's answer)",
+        "description": "No JWT, or an expired one (flask-jwt-extended's own answer)",
         "properties": {"msg": {"type": "string"}},
         "required": ["msg"],
     },
@@ -107,13 +107,7 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
         "UriTooLong",
         {"description": "The URL is longer than the server reads (4 KB)", "content": {"text/html": {}}},
     ),
-    422: (
-        "Refused",
-        _json(
-            "The record was refused (problems by field), or the JWT is malformed",
-            {"anyOf": [ref("RecordErrors"), ref("TokenError")]},
-        ),
-    ),
+    422: ("Refused", _json("The record was refused: the problems by field", ref("RecordErrors"))),
     500: ("ServerError", _json("Server error", ref("Error"))),
 }
 
@@ -214,14 +208,14 @@ def form_operations(api: ModelRestApi) -> dict[str, dict[str, Any]]:
             "get": {
                 "description": "List records (paged, filtered, in the user's working area)",
                 "parameters": [_q("get_list_schema"), *_REVEAL],
-                "responses": responses(200, "A page of records", listing, 414, 422),
+                "responses": responses(200, "A page of records", listing, 414),
             }
         },
         "get": {
             "get": {
                 "description": "One record, with its child rows",
                 "parameters": [_PK, _q("get_item_schema"), *_REVEAL],
-                "responses": responses(200, "The record", item, 404, 414, 422),
+                "responses": responses(200, "The record", item, 404, 414),
             }
         },
         "post": {
@@ -252,7 +246,7 @@ def form_operations(api: ModelRestApi) -> dict[str, dict[str, Any]]:
             "get": {
                 "description": "The fields a record takes, the filters and the user's permissions",
                 "parameters": [_q("get_info_schema")],
-                "responses": responses(200, "What the form takes", info, 414, 422),
+                "responses": responses(200, "What the form takes", info, 414),
             }
         },
     }
