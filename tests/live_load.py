@@ -342,12 +342,12 @@ def connection_count(database_url: str) -> int:
     )[0][0]
 
 
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> float:
+def wait_for(condition: Callable[[], bool], seconds: float, what: str, every: float = 0.2) -> float:
     """Poll until `condition` holds; return how long it took."""
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         with contextlib.suppress(OSError):
             if condition():
                 return time.monotonic() - started
-        time.sleep(0.2)
+        time.sleep(every)
     raise AssertionError(f"{what}: not within {seconds} s")

@@ -95,6 +95,7 @@ STEPS: list[tuple[str, Callable[[Forms], Forms]]] = [
     ("integer to text, field retired", lambda f: replace(f, umur="text", telepon=False)),
 ]
 SEEDED = [("Siti", "41", "catatan satu", "Tanjung"), ("Budi", "7", "catatan dua", "Kelua")]
+DWELL_REQUESTS = 8  # requests on each version once every worker serves it
 
 
 @dataclass
@@ -162,6 +163,8 @@ def run_soak(app: Any, workdir: Path, publishes: int, warmup: int = 3, workers: 
             committed, version = time.monotonic(), schema_version_of(url)
             wait_for(lambda server=server, version=version: server.versions() == {version}, 60, f"{step} live")
             result.switch_seconds.append(time.monotonic() - committed)
+            served = loop.report.total  # every version serves the loop for a while before the next publish
+            wait_for(lambda served=served: loop.report.total >= served + DWELL_REQUESTS, 60, f"{step} served")
             if postgres:
                 result.connections.append(connection_count(url))
             if number + 1 == min(warmup, publishes):

@@ -38,7 +38,7 @@ class PublishReport:
     dry_run: bool = False
 
 
-def _lock_schema(conn: sa.Connection, changing: bool = True) -> int:
+def _schema_version(conn: sa.Connection, changing: bool = True) -> int:
     """Check the schema lock is held when changing (publishers and requests wait for it); return the version."""
     if changing:
         require_exclusive(conn)
@@ -94,7 +94,7 @@ def publish(
     The caller commits; on an exception it must roll back.
     """
     report = PublishReport(dry_run=dry_run_only)
-    current_version = _lock_schema(conn, changing=not dry_run_only)
+    current_version = _schema_version(conn, changing=not dry_run_only)
     if based_on is not None:
         _refuse_changed_since(conn, candidates, based_on)
     # A stored definition that no longer loads blocks a change to its own form only.
@@ -203,7 +203,7 @@ def _is_retired(conn: sa.Connection, slug: str) -> bool:
 
 def retire_form(conn: sa.Connection, slug: str, user: str) -> int:
     """Hide a form (menu, screens, API); its table and records stay and it can be published again."""
-    _lock_schema(conn)
+    _schema_version(conn)  # inside schema_change: requests wait while the form goes
     row = conn.execute(sa.select(form_table).where(form_table.c.slug == slug)).first()
     if row is None or row.retired:
         raise DefinitionErrors([DefinitionError(slug, "", _unknown(slug))])
