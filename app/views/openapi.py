@@ -101,6 +101,10 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     ),
     403: ("Forbidden", _json("Signed in, but the role may not do this", ref("Error"))),
     404: ("NotFound", _json("No such record, or outside the user's working area", ref("Error"))),
+    405: (
+        "NotAllowed",
+        _json("A record id that is not a positive whole number: only PUT and DELETE take that path", ref("Error")),
+    ),
     413: ("TooLarge", _json("The request body is over the size limit", ref("Error"))),
     # gunicorn's own answer, before the app sees the request.
     414: (
@@ -215,7 +219,7 @@ def form_operations(api: ModelRestApi) -> dict[str, dict[str, Any]]:
             "get": {
                 "description": "One record, with its child rows",
                 "parameters": [_PK, _q("get_item_schema"), *_REVEAL],
-                "responses": responses(200, "The record", item, 404, 414),
+                "responses": responses(200, "The record", item, 404, 405, 414),
             }
         },
         "post": {
