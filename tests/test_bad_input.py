@@ -123,6 +123,7 @@ def test_routes_simpul_does_not_use_answer_404_or_405(client: Any) -> None:
 def test_query_arguments_that_are_not_a_query_answer_400(client: Any) -> None:
     client.post("/api/v1/acara/", json={"judul": "Bimtek SLRT"})
     for q in (
+        "1e+5",
         "(",
         "!(1,2)",
         "'text'",
