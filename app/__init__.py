@@ -127,4 +127,3 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
         }
 
     return app
-

@@ -74,9 +74,7 @@ def publish_path(path: str | None, user: str, dry_run: bool = False) -> int:
         # Rehearse without the lock (the slow part: building the check app) while requests are
         # served; then publish under it, where requests wait only for checks, dry run and DDL.
         with db.engine.begin() as conn:
-            report = publish(
-                conn, candidates, user, user_table, dry_run_only=True, based_on=based_on, verify=verify
-            )
+            report = publish(conn, candidates, user, user_table, dry_run_only=True, based_on=based_on, verify=verify)
         if not dry_run and report.plans:
             with schema_change(db.engine) as conn:
                 report = publish(conn, candidates, user, user_table, based_on=based_on, verify=verify)

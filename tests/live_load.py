@@ -48,7 +48,9 @@ def server_env(database_url: str, upload_dir: str, poll: float = 0.5) -> dict[st
     return env
 
 
-def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, opener: Any = None) -> tuple[int, bytes]:
+def http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, opener: Any = None
+) -> tuple[int, bytes]:
     """One HTTP request; (status, body) whatever the status."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
@@ -72,9 +74,7 @@ def api_token(base: str, username: str = "admin", password: str = "admin-pass") 
 
 def session_opener(base: str, username: str = "admin", password: str = "admin-pass") -> Any:
     """An opener holding a logged-in session cookie (the login form, with its CSRF token)."""
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect()
-    )
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect())
     _, page = http("GET", f"{base}/login/", opener=opener)
     token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
         rb'value="([^"]+)"[^>]*name="csrf_token"', page

@@ -67,7 +67,9 @@ class Forms:
             lines += ["    fields: [{name: nama, type: text, label: Nama}]"]
         files = {"peserta.yaml": "\n".join(lines) + "\n"}
         if self.kegiatan:
-            files["kegiatan.yaml"] = "form: kegiatan\ntitle: Kegiatan\nfields: [{name: judul, type: text, label: Judul}]\n"
+            files["kegiatan.yaml"] = (
+                "form: kegiatan\ntitle: Kegiatan\nfields: [{name: judul, type: text, label: Judul}]\n"
+            )
         return files
 
 
@@ -144,7 +146,10 @@ def run_soak(app: Any, workdir: Path, publishes: int, warmup: int = 3, workers: 
     forms = Forms()
     publish(forms)
     for nama, umur, catatan, kota in SEEDED:
-        execute(url, f"INSERT INTO form_peserta (nama, umur, catatan, kota) VALUES ('{nama}', '{umur}', '{catatan}', '{kota}')")
+        execute(
+            url,
+            f"INSERT INTO form_peserta (nama, umur, catatan, kota) VALUES ('{nama}', '{umur}', '{catatan}', '{kota}')",
+        )
     execute(url, "INSERT INTO form_peserta__anggota (parent_id, nama) VALUES (1, 'Ani'), (1, 'Budi')")
     env = server_env(url, app.config["UPLOAD_DIR"])
     started = time.monotonic()
@@ -169,7 +174,9 @@ def run_soak(app: Any, workdir: Path, publishes: int, warmup: int = 3, workers: 
                 result.connections.append(connection_count(url))
             if number + 1 == min(warmup, publishes):
                 result.rss_start = server.rss_mb()
-            say(f"{number + 1:3} {step:32} v{version}  {loop.report.total} requests, {len(loop.report.failures)} failed")
+            say(
+                f"{number + 1:3} {step:32} v{version}  {loop.report.total} requests, {len(loop.report.failures)} failed"
+            )
         time.sleep(0.5)
         result.rss_end, result.pids_end = server.rss_mb(), server.worker_pids()
     result.publishes, result.seconds = publishes, time.monotonic() - started

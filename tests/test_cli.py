@@ -130,11 +130,18 @@ def test_commands_still_run_when_a_stored_form_cannot_be_built(empty_app: Any, f
     (forms / "lain.yaml").write_text("form: lain\ntitle: Lain\nfields: [{name: x, type: text, label: X}]\n")
     run(empty_app, "publish", str(forms))
     with empty_app.app_context(), db.engine.begin() as conn:  # as an upgrade with a stricter check would
-        conn.execute(sa.text("UPDATE simpul_form_version SET definition = REPLACE(definition, 'text', 'nik16') WHERE slug = 'kegiatan'"))
+        conn.execute(
+            sa.text(
+                "UPDATE simpul_form_version SET definition = REPLACE(definition, 'text', 'nik16') WHERE slug = 'kegiatan'"
+            )
+        )
     app = rebuilt(empty_app)  # what `flask simpul …` builds first
     listing = app.test_cli_runner().invoke(args=["simpul", "forms", "list"])
     assert listing.exit_code == 0, listing.output
-    assert [line.split()[:3] for line in listing.stdout.splitlines()] == [["kegiatan", "v1", "broken"], ["lain", "v1", "live"]]
+    assert [line.split()[:3] for line in listing.stdout.splitlines()] == [
+        ["kegiatan", "v1", "broken"],
+        ["lain", "v1", "live"],
+    ]
     assert "kegiatan: not served: " in listing.stderr and "unknown type 'nik16'" in listing.stderr
     assert app.test_cli_runner().invoke(args=["simpul", "forms", "check", str(forms / "lain.yaml")]).exit_code == 0
     (forms / "lain.yaml").write_text("form: lain\ntitle: Lain\nfields: [{name: y, type: text, label: Y}]\n")

@@ -164,7 +164,9 @@ def test_no_request_fails_or_stores_a_wrong_value_while_publishing(
     assert rejected and set(rejected) <= {400, 422}, rejected
     assert stored(database_url, "SELECT count(*) FROM form_peserta WHERE nama = 'probe'") == [(0,)]
     if database_url.startswith("sqlite"):
-        assert stored(database_url, "SELECT count(*) FROM form_peserta WHERE typeof(umur) NOT IN ('integer', 'null')") == [(0,)]
+        assert stored(
+            database_url, "SELECT count(*) FROM form_peserta WHERE typeof(umur) NOT IN ('integer', 'null')"
+        ) == [(0,)]
 
 
 def _post_while(base: str, cli: subprocess.Popen[str], body: dict[str, str]) -> Counter[int]:
@@ -202,7 +204,7 @@ def test_a_server_starts_and_restarts_workers_while_a_stored_form_cannot_be_buil
     add_user(empty_app, "admin", "Admin")
     execute(  # as an upgrade with a stricter check would leave it
         database_url,
-        "UPDATE simpul_form_version SET definition = REPLACE(definition, '\"type\": \"text\"', '\"type\": \"nik16\"') "
+        'UPDATE simpul_form_version SET definition = REPLACE(definition, \'"type": "text"\', \'"type": "nik16"\') '
         "WHERE slug = 'induk'",
     )
     with serving(_env(empty_app), tmp_path / "gunicorn.log", workers=1) as server:

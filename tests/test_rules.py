@@ -112,7 +112,9 @@ def test_nik_mismatch_with_birth_date_and_sex_needs_confirmation(client: Any, ba
 def test_same_family_card_in_the_same_batch_is_flagged_not_refused(client: Any, batch: dict[str, int]) -> None:
     assert post(client, "peserta", nama="Ayah", no_kk="6309011234560001", angkatan=batch["first"]).status_code == 201
     flagged = post(client, "peserta", nama="Ibu", no_kk="6309011234560001", angkatan=batch["first"])
-    assert flagged.json["warnings"] == {"no_kk": ["the same No. KK (Angkatan) is already in record #1; check before saving"]}
+    assert flagged.json["warnings"] == {
+        "no_kk": ["the same No. KK (Angkatan) is already in record #1; check before saving"]
+    }
     assert post(client, "peserta", nama="Ibu", no_kk="6309011234560001", angkatan=batch["second"]).status_code == 201
 
 

@@ -196,9 +196,9 @@ def test_a_publish_prepared_before_another_one_got_in_is_refused(app: Any) -> No
     stale = spec_of(V1.replace("label: Umur}", "label: Umur, unique: true}"), "forms/peserta.yaml")
     with app.app_context(), pytest.raises(DefinitionErrors) as refused, schema_change(db.engine) as conn:
         publish(conn, {"peserta": stale}, "siti", based_on=based_on)
-    assert str(refused.value.errors[0]).startswith(
-        "forms/peserta.yaml: published as version 2 by budi at "
-    ) and str(refused.value.errors[0]).endswith(
+    assert str(refused.value.errors[0]).startswith("forms/peserta.yaml: published as version 2 by budi at ") and str(
+        refused.value.errors[0]
+    ).endswith(
         "while this publish was being prepared from version 1; check the definition against it and publish again"
     )
     assert "nama_lengkap" in columns(app)  # the first publish's rename stands

@@ -80,7 +80,9 @@ rules:
 def test_record_pages_offer_edit_and_delete_to_those_allowed(empty_app: Any) -> None:
     from tests.conftest import add_user
 
-    app = app_with_forms(empty_app, FORM.replace("title: Catatan\n", "title: Catatan\npermissions: {Petugas: [view]}\n"))
+    app = app_with_forms(
+        empty_app, FORM.replace("title: Catatan\n", "title: Catatan\npermissions: {Petugas: [view]}\n")
+    )
     add_user(app, "petugas", "Petugas")
     admin = app.test_client()
     login(admin)

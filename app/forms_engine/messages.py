@@ -52,7 +52,7 @@ class RecordRef:
     id: int
 
     def render(self, gettext: Callable[[str], str] | None = None) -> str:
-        """"record #18" in the reader's language."""
+        """ "record #18" in the reader's language."""
         template = N_("record #%(id)s")
         return (gettext(template) if gettext else template) % {"id": self.id}
 

@@ -7,7 +7,8 @@ import logging
 from typing import Any
 
 import prison
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_appbuilder.api import ModelRestApi
 from flask_babel import gettext, lazy_gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -60,7 +61,8 @@ def init_error_pages(app: Flask) -> None:
     @app.before_request
     def unreadable_query() -> Any:
         """FAB's @rison answers 500 when prison raises anything but its ParserException ("1e+5")."""
-        q = request.args.get("q") if request.path.startswith("/api/") else None
+        view = current_app.view_functions.get(request.endpoint or "")
+        q = request.args.get("q") if isinstance(getattr(view, "__self__", None), ModelRestApi) else None
         if q is None:
             return None
         try:

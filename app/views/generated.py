@@ -6,7 +6,6 @@ import io
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, send_file, session, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.exceptions import DatabaseException
@@ -255,7 +254,10 @@ class FormModelView(ModelView):
     def list(self) -> Any:
         """The list; a singleton form (office settings) opens its one record instead, or its add page."""
         if self.spec.singleton:
-            first = self.datamodel.session.execute(sa.select(self.datamodel.obj.id).order_by("id").limit(1)).scalar()
+            _count, rows = self.datamodel.query(
+                self._base_filters, order_column="id", order_direction="asc", page=0, page_size=1
+            )
+            first = rows[0].id if rows else None
             name = type(self).__name__
             return redirect(url_for(f"{name}.show", pk=first) if first is not None else url_for(f"{name}.add"))
         return super().list()

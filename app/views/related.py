@@ -50,6 +50,7 @@ def still_used_message(item: Any, session: Any) -> str | None:
     if not found:
         return None
     parts = ", ".join(
-        gettext("%(count)s %(form)s record(s)", count=count, form=spec.title.get(current_lang())) for spec, count in found
+        gettext("%(count)s %(form)s record(s)", count=count, form=spec.title.get(current_lang()))
+        for spec, count in found
     )
     return gettext("Cannot be deleted: still used by %(uses)s.", uses=parts)
