@@ -1,0 +1,1 @@
+/* List screens: filter panel, active filters, quick search. */
