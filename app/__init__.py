@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_appbuilder import AppBuilder, IndexView
+from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext
 
 from app import speedups
@@ -21,12 +21,6 @@ from app.forms_engine.spec import FormSpec
 log = logging.getLogger(__name__)
 APP_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = APP_DIR.parent / "migrations"
-
-
-class SimpulIndexView(IndexView):
-    """Landing page after login."""
-
-    index_template = "simpul/index.html"
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -74,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
     audit.install()
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     from app.i18n_setup import init_i18n
+    from app.views.home import SimpulIndexView
 
     with app.app_context():
         configure_engine(db.engine)
