@@ -87,3 +87,37 @@ PAGE_SIZE = 25
 HOST = "127.0.0.1"
 PORT = 8080
 WORKERS = 2
+
+# Scheduler process (`flask simpul scheduler`, started beside the web server by run.py). One is
+# active at a time: it holds a lease of SCHEDULER_LEASE_SECONDS, renewed every
+# SCHEDULER_HEARTBEAT_SECONDS; a standby takes over within their sum when the active one dies.
+SCHEDULER_LEASE_SECONDS = 30
+SCHEDULER_HEARTBEAT_SECONDS = 10
+SCHEDULER_THREADS = 4
+# How often the workflow sweep looks for records due for their next escalation level.
+SCHEDULER_SWEEP_SECONDS = 60
+# How often the job runner looks for queued jobs (exports, imports); runs of a job in all before
+# one whose scheduler keeps dying is marked failed.
+JOB_POLL_SECONDS = 5
+JOB_MAX_ATTEMPTS = 2
+
+# E-mail. Without SMTP_HOST mail stays in the outbox (readable under Keamanan → Kotak keluar).
+SMTP_HOST = ""
+SMTP_PORT = 0  # 0: 25, 587 (starttls) or 465 (ssl)
+SMTP_SECURITY = "none"  # "none", "starttls" or "ssl"
+SMTP_USERNAME = ""
+SMTP_PASSWORD = ""
+SMTP_TIMEOUT = 30
+SMTP_CA_FILE = ""  # PEM file of the CA that signed the server's certificate; empty: the system's CAs
+MAIL_FROM = "simpul@localhost"
+# The sender: how often it runs, messages per SMTP connection, back-off after a failed attempt
+# (doubling from OUTBOX_RETRY_SECONDS up to OUTBOX_RETRY_MAX_SECONDS), and attempts before a
+# message the server keeps refusing for now (4xx) is marked failed. A 5xx refusal fails at once;
+# an unreachable server never fails a message.
+OUTBOX_SEND_SECONDS = 30
+OUTBOX_BATCH_SIZE = 100
+OUTBOX_RETRY_SECONDS = 60
+OUTBOX_RETRY_MAX_SECONDS = 3600
+OUTBOX_MAX_ATTEMPTS = 10
+# Office time (hour, 0–23) at which recipients who chose the daily digest get it.
+MAIL_DIGEST_HOUR = 7

@@ -23,10 +23,12 @@ from app.forms_engine.publish import publish, retire_form
 from app.forms_engine.schema_lock import LockTimeout, schema_change
 from app.forms_engine.spec import FormSpec
 from app.forms_engine.store import form_history, form_table, published_specs, published_versions
+from app.workflows.runtime.cli import scheduler_command
 
 simpul_cli = AppGroup("simpul", help="Simpul administration.")
 forms_cli = AppGroup("forms", help="Check, publish and inspect form definitions.")
 simpul_cli.add_command(forms_cli)
+simpul_cli.add_command(scheduler_command)  # app/workflows/runtime/cli.py
 
 
 def _paths(path: str | None) -> list[Path]:

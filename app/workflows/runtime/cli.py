@@ -1,0 +1,39 @@
+"""`flask simpul scheduler`: the process that runs periodic jobs, the job table and the outbox."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduler until stopped (Ctrl-C, SIGTERM); a second one started waits as a standby."""
+    from app.access import redaction
+    from app.workflows.runtime.scheduler import SchedulerService
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("app", "apscheduler"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not a line per run
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+    redaction.install(logging.getLogger("app"), logging.getLogger("apscheduler"))
+
+    service = SchedulerService(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    def stop(signum: int, frame: Any) -> None:
+        service.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    service.run()

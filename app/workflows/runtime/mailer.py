@@ -1,0 +1,281 @@
+"""The outbox's sender: due messages over one SMTP connection per batch, with back-off.
+
+Delivery, per batch of due rows (state queued, next attempt due):
+- connect once (plain, STARTTLS or SSL; login when configured) and send each message;
+- a message the server accepted is marked `sent` in its own commit at once. Exactly once, with
+  one tiny window: a process killed after the server's "250 OK" and before that commit sends
+  the message again on the next run. The Message-ID is stable per row, so mail clients show
+  such a repeat as one message;
+- the server cannot be reached, refuses the login or drops the connection: the batch's messages
+  stay queued, each retried after an exponential back-off (OUTBOX_RETRY_SECONDS doubling up to
+  OUTBOX_RETRY_MAX_SECONDS). A dead server delays mail and loses none, however long it is down;
+- a recipient or message refused permanently (5xx) is `failed` with the server's answer at
+  once; refused for now (4xx) it is retried with back-off and `failed` after
+  OUTBOX_MAX_ATTEMPTS. Failed messages are listed in the panel and can be sent again.
+Without SMTP_HOST (the default) nothing is sent: mail stays queued, readable in the panel.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import logging
+import smtplib
+import ssl
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from app.database import write_transaction
+from app.office import ZONES, office_zone, utc_now
+from app.workflows.runtime.lease import Clock
+from app.workflows.runtime.models import FAILED, QUEUED, SENT, outbox_table
+from app.workflows.runtime.outbox import merge_digests
+from app.workflows.runtime.periodic import RunContext
+
+log = logging.getLogger(__name__)
+SECURITY = ("none", "starttls", "ssl")
+
+
+class SmtpUnavailable(Exception):
+    """The server could not be reached or used (connection, TLS, login): try again later."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send (SMTP_* and MAIL_FROM in config)."""
+
+    host: str
+    port: int = 25
+    security: str = "none"
+    username: str = ""
+    password: str = ""
+    mail_from: str = "simpul@localhost"
+    timeout: float = 30.0
+    ca_file: str = ""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SmtpSettings | None:
+        """The settings, or None when no SMTP server is configured (mail stays in the outbox)."""
+        if not config.get("SMTP_HOST"):
+            return None
+        security = str(config.get("SMTP_SECURITY") or "none").lower()
+        if security not in SECURITY:
+            raise ValueError(f"SMTP_SECURITY must be one of {', '.join(SECURITY)}, not {security!r}")
+        default_port = {"none": 25, "starttls": 587, "ssl": 465}[security]
+        return cls(
+            host=config["SMTP_HOST"],
+            port=int(config.get("SMTP_PORT") or default_port),
+            security=security,
+            username=config.get("SMTP_USERNAME") or "",
+            password=config.get("SMTP_PASSWORD") or "",
+            mail_from=config.get("MAIL_FROM") or "simpul@localhost",
+            timeout=float(config.get("SMTP_TIMEOUT") or 30),
+            ca_file=config.get("SMTP_CA_FILE") or "",
+        )
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificate and host name checked, against SMTP_CA_FILE or the system's CAs."""
+        return ssl.create_default_context(cafile=self.ca_file or None)
+
+    def connect(self) -> smtplib.SMTP:
+        """An open, ready connection (TLS and login done); SmtpUnavailable when that fails."""
+        try:
+            if self.security == "ssl":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=self.tls_context()
+                )
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
+                if self.security == "starttls":
+                    smtp.starttls(context=self.tls_context())
+                if self.username:
+                    smtp.login(self.username, self.password)
+            except BaseException:
+                smtp.close()
+                raise
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SmtpUnavailable(_describe(exc)) from exc
+        return smtp
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Back-off between attempts and when a temporarily refused message is given up."""
+
+    base_seconds: float = 60.0
+    max_seconds: float = 3600.0
+    max_attempts: int = 10
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RetryPolicy:
+        """From OUTBOX_RETRY_SECONDS, OUTBOX_RETRY_MAX_SECONDS and OUTBOX_MAX_ATTEMPTS."""
+        return cls(
+            float(config.get("OUTBOX_RETRY_SECONDS", 60)),
+            float(config.get("OUTBOX_RETRY_MAX_SECONDS", 3600)),
+            int(config.get("OUTBOX_MAX_ATTEMPTS", 10)),
+        )
+
+    def delay(self, attempts: int) -> timedelta:
+        """Wait after the `attempts`-th failed attempt: base, 2×base, 4×base, … up to the maximum."""
+        return timedelta(seconds=min(self.base_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did."""
+
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {error}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def build_message(row: Any, settings: SmtpSettings) -> EmailMessage:
+    """The e-mail of an outbox row; its Message-ID is the row's, the same on every attempt."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = settings.mail_from
+    message["To"] = row.to_addr
+    message["Subject"] = row.subject
+    message["Date"] = email.utils.format_datetime(row.created_at.replace(tzinfo=UTC))
+    domain = settings.mail_from.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<simpul-outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    return message
+
+
+@contextmanager
+def _closing(smtp: smtplib.SMTP) -> Iterator[smtplib.SMTP]:
+    """QUIT and close at the end; a server that answers QUIT badly changes nothing sent."""
+    try:
+        yield smtp
+    finally:
+        with suppress(OSError, smtplib.SMTPException):
+            smtp.quit()
+        smtp.close()
+
+
+def _due(engine: sa.Engine, now: datetime, limit: int) -> list[Any]:
+    c = outbox_table.c
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(outbox_table)
+            .where(c.state == QUEUED, c.next_attempt_at <= now)
+            .order_by(c.next_attempt_at, c.id)
+            .limit(limit)
+        ).all()
+
+
+def _update(engine: sa.Engine, row_id: int, **values: Any) -> None:
+    c = outbox_table.c
+    with write_transaction(engine) as conn:
+        conn.execute(outbox_table.update().where(c.id == row_id, c.state == QUEUED).values(**values))
+
+
+def _defer(engine: sa.Engine, rows: list[Any], error: str, now: datetime, retry: RetryPolicy) -> None:
+    """The server could not be used: the rows stay queued, each backing off by its own count."""
+    c = outbox_table.c
+    with write_transaction(engine) as conn:
+        for row in rows:
+            conn.execute(
+                outbox_table.update()
+                .where(c.id == row.id, c.state == QUEUED)
+                .values(
+                    attempts=row.attempts + 1, next_attempt_at=now + retry.delay(row.attempts + 1), last_error=error
+                )
+            )
+
+
+def _refused(engine: sa.Engine, row: Any, code: int, error: str, now: datetime, retry: RetryPolicy) -> bool:
+    """A refusal of this message: failed when permanent (5xx) or tried too often; True if failed."""
+    attempts = row.attempts + 1
+    if code >= 500 or attempts >= retry.max_attempts:
+        _update(engine, row.id, state=FAILED, attempts=attempts, last_error=error[:2000])
+        return True
+    _update(engine, row.id, attempts=attempts, next_attempt_at=now + retry.delay(attempts), last_error=error[:2000])
+    return False
+
+
+def deliver_due(
+    engine: sa.Engine,
+    settings: SmtpSettings,
+    *,
+    retry: RetryPolicy | None = None,
+    clock: Clock = utc_now,
+    active: Callable[[], bool] = lambda: True,
+    batch_size: int = 100,
+) -> DeliveryReport:
+    """Send every due message, `batch_size` per SMTP connection, while `active()`."""
+    retry = retry or RetryPolicy()
+    report = DeliveryReport()
+    while active():
+        rows = _due(engine, clock(), batch_size)
+        if not rows:
+            break
+        try:
+            smtp = settings.connect()
+        except SmtpUnavailable as exc:
+            log.warning("SMTP server %s:%s unavailable: %s", settings.host, settings.port, exc)
+            _defer(engine, rows, str(exc), clock(), retry)
+            report.deferred += len(rows)
+            break
+        with _closing(smtp):
+            for index, row in enumerate(rows):
+                if not active():
+                    return report
+                try:
+                    smtp.sendmail(settings.mail_from, [row.to_addr], build_message(row, settings).as_bytes())
+                except smtplib.SMTPRecipientsRefused as exc:
+                    code, error = next(iter(exc.recipients.values()), (550, b"refused"))
+                    text = f"{code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
+                    report.failed += _refused(engine, row, code, text, clock(), retry)
+                except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                    report.failed += _refused(engine, row, exc.smtp_code, _describe(exc), clock(), retry)
+                except (OSError, smtplib.SMTPException) as exc:  # connection lost: this and the rest wait
+                    log.warning("SMTP connection to %s lost: %s", settings.host, _describe(exc))
+                    _defer(engine, rows[index:], _describe(exc), clock(), retry)
+                    report.deferred += len(rows) - index
+                    return report
+                else:
+                    now = clock()
+                    _update(engine, row.id, state=SENT, sent_at=now, attempts=row.attempts + 1, last_error=None)
+                    report.sent += 1
+        if len(rows) < batch_size:
+            break
+    return report
+
+
+def send_outbox(ctx: RunContext) -> DeliveryReport | None:
+    """The periodic sender: merge due daily digests, then deliver what is due (if SMTP is configured)."""
+    config = ctx.app.config
+    now = ctx.clock()
+    merge_digests(ctx.engine, now, ZoneInfo(ZONES[office_zone()]), int(config.get("MAIL_DIGEST_HOUR", 7)))
+    settings = SmtpSettings.from_config(config)
+    if settings is None:
+        return None
+    report = deliver_due(
+        ctx.engine,
+        settings,
+        retry=RetryPolicy.from_config(config),
+        clock=ctx.clock,
+        active=ctx.active,
+        batch_size=int(config.get("OUTBOX_BATCH_SIZE", 100)),
+    )
+    if report.sent or report.failed or report.deferred:
+        log.info("outbox: %s sent, %s failed, %s deferred", report.sent, report.failed, report.deferred)
+    return report
