@@ -3,7 +3,7 @@ change history, the audit trail and the access log."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -77,3 +77,53 @@ def test_timestamps_are_shown_in_the_offices_zone(empty_app: Any, setting: str, 
     login(admin)
     audit = admin.get("/keamanan/audit/list/").get_data(as_text=True)
     assert (audit_at + timedelta(hours=hours)).strftime("%d-%m-%Y %H:%M") + f" {zone}" in audit
+
+
+SETTINGS = """
+form: pengaturan_kantor
+title: Pengaturan Kantor
+singleton: true
+region_field: false
+fields:
+  - {name: kabupaten, type: region, level: kabupaten, within: all, label: Kabupaten}
+  - {name: zona_waktu, type: choice, label: Zona waktu, choices: [{value: WIB, label: WIB}, {value: WITA, label: WITA}, {value: WIT, label: WIT}]}
+"""
+WALL_CLOCK = FORM + "  - {name: waktu, type: datetime, label: Waktu}\n"
+
+
+@pytest.mark.parametrize(("setting", "sent"), [("WITA", "+08:00"), (None, "+08:00"), ("WIT", "+09:00")])
+def test_the_api_sends_stamps_in_the_offices_zone_and_stores_utc(
+    empty_app: Any, setting: str | None, sent: str
+) -> None:
+    """A Tabalong office (WITA) on an installation configured for Semarang (WIB): the settings decide."""
+    empty_app.test_config["DISTRICT"] = "33.74"
+    app = app_with_forms(empty_app, WALL_CLOCK, SETTINGS)
+    with app.app_context():
+        db.session.execute(
+            sa.text(
+                "INSERT INTO form_pengaturan_kantor (kabupaten, zona_waktu, created_on, changed_on)"
+                " VALUES ('63.09', :zone, :now, :now)"
+            ),
+            {"zone": setting, "now": datetime(2026, 12, 1, 12, 0)},
+        )
+        db.session.commit()
+    client = app.test_client()
+    login(client)
+    # a client may send a wall-clock value with any offset: it is kept as entered, without it
+    added = client.post("/api/v1/catatan/", json={"isi": "rapat", "waktu": "2026-12-01T20:15:00+07:00"})
+    assert added.status_code == 201, added.json
+    pk = added.json["id"]
+    assert added.json["result"]["waktu"] == "2026-12-01T20:15:00"
+    assert added.json["result"]["created_on"].endswith(sent)
+    stored = _stored(app, f"SELECT created_on FROM form_catatan WHERE id = {pk}")
+    stored = datetime.fromisoformat(stored) if isinstance(stored, str) else stored  # SQLite returns text
+    assert datetime.fromisoformat(added.json["result"]["created_on"]).astimezone(UTC).replace(tzinfo=None) == stored
+    with app.app_context():
+        db.session.execute(
+            sa.text("UPDATE form_catatan SET created_on = :at WHERE id = :pk"),
+            {"at": datetime(2026, 12, 1, 12, 15), "pk": pk},
+        )
+        db.session.commit()
+    stamp = client.get(f"/api/v1/catatan/{pk}").json["result"]["created_on"]
+    assert stamp == f"2026-12-01T{20 if sent == '+08:00' else 21}:15:00{sent}"
+    assert datetime.fromisoformat(stamp).astimezone(UTC) == datetime(2026, 12, 1, 12, 15, tzinfo=UTC)

@@ -2,12 +2,12 @@
 
 Each output field is documented as what it sends (the OpenAPI spec is built from these
 fields), so a client can trust the spec: decimals go out as strings, references as
-{id, title}, and the system's timestamps carry their offset.
+{id, title}, and the system's timestamps are the office's local time with its offset.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -16,6 +16,7 @@ from app.access.personal import PERSONAL_TYPES, shown
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.record import input_fields
 from app.forms_engine.spec import FieldSpec, FormSpec
+from app.office import local_time
 
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 WALL_CLOCK_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?$"
@@ -39,12 +40,14 @@ _DUMP: dict[str, Any] = {
 }
 
 
-class UtcStamp(fields.DateTime):
-    """A time Simpul records itself (stored as naive UTC), sent with its offset: …T08:00:00+00:00."""
+class OfficeStamp(fields.DateTime):
+    """A time Simpul records itself (stored as naive UTC), sent in the office's zone with its
+    offset: 2026-12-01T20:15:00+08:00 for 12:15 UTC at a WITA office. The same instant as UTC,
+    so any client reads it right; people reading the JSON see their own clock."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
+        if isinstance(value, datetime):
+            value = local_time(value)
         return super()._serialize(value, attr, obj, **kwargs)
 
 
@@ -146,7 +149,11 @@ def output_schema(spec: FormSpec, models: dict[str, Any], with_children: bool = 
         metadata={"description": "The region the record belongs to (who may see it); null on shared lists"},
     )
     for name, what in (("created_on", "Added"), ("changed_on", "Last changed")):
-        attrs[name] = UtcStamp(dump_only=True, allow_none=True, metadata={"description": f"{what} at (UTC)"})
+        attrs[name] = OfficeStamp(
+            dump_only=True,
+            allow_none=True,
+            metadata={"description": f"{what} at, in the office's time zone with its offset (stored in UTC)"},
+        )
     return Schema.from_dict(attrs, name=f"{spec.slug}_record")()
 
 
