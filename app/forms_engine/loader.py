@@ -208,6 +208,14 @@ def _parse_form(
     _check_unique_names(reader, indexed, path)
     fields = [f for _, f in indexed]
     live = {f.name: f for f in fields if not f.retired}
+    for index, f in indexed:
+        by = live.get(f.related_by) if f.related_by else None
+        if f.related_by and (by is None or by.type not in ("choice", "boolean")):
+            reader.error(
+                f"{join_path(path, 'fields')}[{index}].related.by",
+                N_("'%(name)s' is not a choice or boolean field of this form"),
+                name=shown(f.related_by),
+            )
 
     title_field = data.get("title_field")
     if title_field is not None and title_field not in live:
@@ -282,7 +290,7 @@ def _parse_grid(
 ) -> GridSpec | None:
     if value is None:
         return None
-    reader.keys(value, ("rows", "group", "key", "cell", "extra"), path)
+    reader.keys(value, ("rows", "group", "key", "cell", "extra", "key_range"), path)
     wanted = {"rows": ("reference",), "key": (), "cell": ("choice",)}
     for key, types in wanted.items():
         name = value.get(key)
@@ -299,10 +307,17 @@ def _parse_grid(
     for name in extra:
         if name not in live:
             reader.error(join_path(path, "extra"), N_("'%(name)s' is not a field of this form"), name=shown(name))
+    key_range = tuple(value.get("key_range", ()))
+    if key_range and not 1 <= len(key_range) <= 2:
+        reader.error(join_path(path, "key_range"), N_("must name the first and the last date field of the group"))
+    elif key_range and value.get("key") in live and live[value["key"]].type != "date":
+        reader.error(join_path(path, "key_range"), N_("needs a key of type date"))
     if "group" not in value:
         reader.error(join_path(path, "group"), N_("must name a field of the referenced form"))
         return None
-    return GridSpec(str(value.get("rows")), value["group"], str(value.get("key")), str(value.get("cell")), tuple(extra))
+    return GridSpec(
+        str(value.get("rows")), value["group"], str(value.get("key")), str(value.get("cell")), tuple(extra), key_range
+    )
 
 
 def _parse_rules(
@@ -354,7 +369,7 @@ def _parse_field(reader: _Reader, raw: Mapping[str, Any], path: str, slug: str, 
         reader.keys(raw, FIELD_KEYS | {o for t in FIELD_TYPES.values() for o in t.options}, path)
         return None
     ftype = FIELD_TYPES[type_name]
-    reader.keys(raw, FIELD_KEYS | ftype.options, path)
+    reader.keys(raw, FIELD_KEYS | ftype.options | ({"related"} if type_name == "reference" else set()), path)
     label = reader.text(raw.get("label"), join_path(path, "label"))
     help_text = reader.text(raw.get("help"), join_path(path, "help"), required=False)
     pattern_message = reader.text(raw.get("pattern_message"), join_path(path, "pattern_message"), required=False)
@@ -382,6 +397,16 @@ def _parse_field(reader: _Reader, raw: Mapping[str, Any], path: str, slug: str, 
             reader.error(join_path(path, "target"), N_("a reference needs the target form's name"))
         elif (problem := _form_name_problem(target)) is not None:
             reader.add(join_path(path, "target"), problem)
+    related = raw.get("related", True)
+    related_by = None
+    if isinstance(related, Mapping):
+        reader.keys(related, ("by",), join_path(path, "related"))
+        related_by = related.get("by")
+        if related_by is None:
+            reader.error(
+                join_path(join_path(path, "related"), "by"), N_("must name a choice or boolean field of this form")
+            )
+        related = True
     accept = tuple(
         a.lower() for a in raw.get("accept") or (IMAGE_EXTENSIONS if type_name == "photo" else FILE_EXTENSIONS)
     )
@@ -423,6 +448,8 @@ def _parse_field(reader: _Reader, raw: Mapping[str, Any], path: str, slug: str, 
         scale=raw.get("scale"),
         accept=accept if "accept" in ftype.options else (),
         child=child,
+        related=related,
+        related_by=related_by,
     )
     return _check_values(reader, spec, raw, path)
 
@@ -686,7 +713,7 @@ def check_references(specs: Mapping[str, FormSpec], known: Mapping[str, FormSpec
                 if f.type == "reference" and f.target
             )
     for spec in specs.values():
-        for where, message in check_targets(spec, everything):
+        for where, message in [*check_targets(spec, everything), *_check_grid_range(spec, everything)]:
             errors.append(located(spec, where, message))
     for slug in specs:
         cycle = _find_cycle(graph, slug)
@@ -694,6 +721,28 @@ def check_references(specs: Mapping[str, FormSpec], known: Mapping[str, FormSpec
             message = Message(N_("references form a cycle: %(cycle)s"), {"cycle": " -> ".join(cycle)})
             errors.append(located(specs[slug], first_path[(slug, cycle[1])], message))
     return errors
+
+
+def _check_grid_range(spec: FormSpec, everything: Mapping[str, FormSpec]) -> list[tuple[str, Message]]:
+    """A grid's `key_range` names date fields of the group's form (path, problem)."""
+    grid = spec.grid
+    if grid is None or not grid.key_range:
+        return []
+    rows = next((f for f in spec.live_fields if f.name == grid.rows), None)
+    row_form = everything.get(rows.target or "") if rows is not None else None
+    group = next((f for f in row_form.live_fields if f.name == grid.group), None) if row_form else None
+    group_form = everything.get(group.target or "") if group is not None and group.type == "reference" else None
+    if group_form is None:
+        return [("grid.group", Message(N_("must name a field of the referenced form")))]
+    dates = {f.name for f in group_form.live_fields if f.type == "date"}
+    return [
+        (
+            "grid.key_range",
+            Message(N_("'%(name)s' is not a date field of form '%(form)s'"), {"name": name, "form": group_form.slug}),
+        )
+        for name in grid.key_range
+        if name not in dates
+    ]
 
 
 def _find_cycle(graph: Mapping[str, set[str]], start: str) -> list[str] | None:

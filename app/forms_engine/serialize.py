@@ -43,6 +43,10 @@ def field_to_definition(f: FieldSpec) -> dict[str, Any]:
         data["choices"] = [{"value": c.value, "label": c.label.as_dict()} for c in f.choices]
     if f.type in ("file", "photo"):
         data["accept"] = list(f.accept)
+    if f.type == "reference" and not f.related:
+        data["related"] = False
+    elif f.type == "reference" and f.related_by:
+        data["related"] = {"by": f.related_by}
     if f.type == "region" and f.within != "office":
         data["within"] = f.within
     if f.child is not None:
@@ -83,6 +87,8 @@ def to_definition(spec: FormSpec) -> dict[str, Any]:
         data["grid"] = {"rows": grid.rows, "group": grid.group, "key": grid.key, "cell": grid.cell}
         if grid.extra:
             data["grid"]["extra"] = list(grid.extra)
+        if grid.key_range:
+            data["grid"]["key_range"] = list(grid.key_range)
     if spec.singleton:
         data["singleton"] = True
     data.update(_table_part(spec))

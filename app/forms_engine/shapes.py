@@ -237,7 +237,7 @@ UNIQUE_TOGETHER = Seq(
     Seq(TEXT, MAX_INDEX_COLUMNS, N_("a list of field names")), MAX_NAMES, N_("a list of lists of field names")
 )
 GRID = Keys(
-    {"rows": TEXT, "group": TEXT, "key": TEXT, "cell": TEXT, "extra": NAMES},
+    {"rows": TEXT, "group": TEXT, "key": TEXT, "cell": TEXT, "extra": NAMES, "key_range": NAMES},
     N_("a mapping with rows, group, key and cell"),
 )
 TOO_MANY_FIELDS = N_("has %(n)s fields; a form or child table may have at most %(max)s (each one is a column)")
@@ -271,6 +271,7 @@ _FIELD_KEYS: dict[str, Shape] = {
     "level": TEXT,
     "within": TEXT,
     "target": TEXT,
+    "related": Either((FLAG, Keys({"by": TEXT}, N_("a mapping with by"))), N_("true, false or a mapping with by")),
     "accept": NAMES,
     "title_field": TEXT,
     "order_by": NAMES,

@@ -67,7 +67,8 @@ class GridSpec:
 
     `rows`: this form's reference to the row records; `group`: the rows' reference that picks
     the group shown; `key`: a field set once for the whole grid (the day); `cell`: the choice
-    filled per row; `extra`: further per-row inputs.
+    filled per row; `extra`: further per-row inputs; `key_range`: the group record's fields
+    holding the first and (optionally) last key a grid may be filled for (a batch's days).
     """
 
     rows: str
@@ -75,6 +76,7 @@ class GridSpec:
     key: str
     cell: str
     extra: tuple[str, ...] = ()
+    key_range: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ class FieldSpec:
     accept: tuple[str, ...] = ()
     child: FormSpec | None = None
     retired: bool = False
+    # reference fields: whether the records pointing through it show as a tab on the target's
+    # record page, and the choice or boolean field whose counts that tab shows (`related:`)
+    related: bool = True
+    related_by: str | None = None
 
     def choice_label(self, value: str, lang: str) -> str:
         """Label of a stored choice value (the raw value when it is no longer offered)."""

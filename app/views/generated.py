@@ -44,7 +44,7 @@ from app.views.interface import FormInterface, order_keys
 from app.views.labels import FORMATTED_TYPES, current_lang, format_value, lazy_text, render_message
 from app.views.openapi import DocumentedModelApi
 from app.views.record_checks import check_for_user
-from app.views.related import still_used_message
+from app.views.related import child_count, related_tabs, still_used_message
 from app.views.schemas import input_schema, output_schema
 
 ACTION_PERMISSIONS = {
@@ -201,12 +201,15 @@ class FormModelView(ModelView):
         widgets = self._show(pk)
         if not revealing():  # a reveal is a POST: never a page to come back to
             self.update_redirect()
+        item = self.datamodel.get(pk, self._base_filters)
         return self.render_template(
             self.show_template,
             pk=pk,
             title=self._title(N_("%(form)s: %(record)s"), pk),
             widgets=widgets,
             related_views=self._related_views,
+            child_counts=[child_count(view.datamodel.obj, pk) for view in self._related_views],
+            related_tabs=related_tabs(item) if item is not None else [],
             changes=change_history(self.spec, pk),
             can_reveal=bool(personal_fields(self.spec)) and may_reveal(self.spec),
             reveal_url=url_for(f"{type(self).__name__}.reveal", pk=pk),

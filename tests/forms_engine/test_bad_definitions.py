@@ -659,6 +659,7 @@ _TAKES = {
     "mapping": {"mapping"},
     "list": {"list"},
     "name or false": {"text", "true"},
+    "flag or mapping": {"true", "mapping"},
     "nothing": set(),  # lists of mappings or of lists: ["x"] is wrong inside
 }
 TAKES: dict[tuple[str, str], str] = {
@@ -711,6 +712,8 @@ TAKES: dict[tuple[str, str], str] = {
     **{(p, k): "nothing" for p in ("form", "field", "nested") for k in ("fields", "unique_together", "rules")},
     **{("grid", k): "text" for k in ("rows", "group", "key", "cell")},
     ("grid", "extra"): "names",
+    ("grid", "key_range"): "names",
+    **{(p, "related"): "flag or mapping" for p in ("field", "nested")},
     **{("label", k): "text" for k in ("id", "en")},
     ("choice", "value"): "choice value",
     ("choice", "label"): "label",

@@ -19,9 +19,11 @@
   $(function () {
     $(".simpul-date").each(function () {
       var language = $(this).data("language") === "id" ? "id" : "en";
+      // data-start-date / data-end-date (dd-mm-yyyy): only those days can be picked (a batch's days).
       $(this).datepicker({
         format: "dd-mm-yyyy", weekStart: 1, language: language, autoclose: true,
-        todayHighlight: true, forceParse: false
+        todayHighlight: true, forceParse: false,
+        startDate: $(this).data("start-date") || -Infinity, endDate: $(this).data("end-date") || Infinity
       });
     });
   });
