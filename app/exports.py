@@ -9,6 +9,7 @@ module so the rule holds for all of them (later: PDF rosters, streamed exports).
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import xlsxwriter
@@ -29,7 +30,9 @@ def workbook_bytes(title: str, header: list[str], rows: list[list[Any]]) -> byte
     book = xlsxwriter.Workbook(
         buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
-    sheet = book.add_worksheet(title[:31] or "Data")
+    # Excel refuses []:*?/\ in a sheet name (a form title like "Instansi / OPD"), and leading or
+    # trailing apostrophes, and more than 31 characters.
+    sheet = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", "-", title)[:31].strip("'") or "Data")
     bold = book.add_format({"bold": True})
     for col, name in enumerate(header):
         sheet.write_string(0, col, safe_cell(str(name)), bold)

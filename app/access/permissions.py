@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from flask import current_app
+from flask_babel import gettext, lazy_gettext
+from markupsafe import Markup
 
 from app.forms_engine.spec import FormSpec
 from app.views.generated import ACTION_PERMISSIONS, menu_name, permission_view_name
+from app.views.labels import current_lang
 
 # Seeded on every sync (editable afterwards): Admin has everything; the others get what the
 # form definitions give them, within their working area (app/access/scope.py).
@@ -78,3 +84,98 @@ def sync_profile_permissions(appbuilder: Any) -> None:
         for role_name in ROLES:
             role = sm.find_role(role_name) or sm.add_role(role_name)
             sm.add_permission_role(role, pv)
+
+
+# --- labels: FAB's permission and view names as the role screens show them --------------------
+
+ACTION_LABELS = {
+    "can_list": lazy_gettext("View the list"),
+    "can_show": lazy_gettext("View details"),
+    "can_read": lazy_gettext("View"),
+    "can_add": lazy_gettext("Add"),
+    "can_edit": lazy_gettext("Edit"),
+    "can_delete": lazy_gettext("Delete"),
+    "can_reveal": lazy_gettext("Reveal full NIK and No. KK"),
+    "can_download": lazy_gettext("Download files"),
+    "can_userinfo": lazy_gettext("Open own profile"),
+    "userinfoedit": lazy_gettext("Edit own profile"),
+    "resetmypassword": lazy_gettext("Change own password"),
+    "resetpasswords": lazy_gettext("Reset passwords of users"),
+    "copyrole": lazy_gettext("Copy roles"),
+    "can_chart": lazy_gettext("View the chart"),
+    "can_get": lazy_gettext("Read through the API"),
+    "can_info": lazy_gettext("Read field descriptions through the API"),
+    "can_post": lazy_gettext("Add through the API"),
+    "can_put": lazy_gettext("Edit through the API"),
+    "can_this_form_get": lazy_gettext("Open the form"),
+    "can_this_form_post": lazy_gettext("Send the form"),
+    "menu_access": lazy_gettext("Menu entry"),
+}
+# Views without a menu entry of their own (FAB's and Simpul's), by permission name.
+VIEW_LABELS = {
+    "SimpulIndexView": lazy_gettext("Home page"),
+    "UtilView": lazy_gettext("Back link"),
+    "LocaleView": lazy_gettext("Language choice"),
+    "SecurityApi": lazy_gettext("Login through the API"),
+    "SimpulAuthView": lazy_gettext("Login page"),
+    "UserInfoEditView": lazy_gettext("Own profile form"),
+    "ResetPasswordView": lazy_gettext("Password reset form"),
+    "ResetMyPasswordView": lazy_gettext("Own password form"),
+    "SimpulUserView": lazy_gettext("Users"),
+    "RoleModelView": lazy_gettext("Roles"),
+    "UserGroupModelView": lazy_gettext("Groups"),
+    "UserStatsChartView": lazy_gettext("User statistics"),
+    "PermissionModelView": lazy_gettext("Base permissions"),
+    "ViewMenuModelView": lazy_gettext("Views and menus"),
+    "PermissionViewModelView": lazy_gettext("Permissions on views and menus"),
+    "OpenApi": lazy_gettext("API specification (OpenAPI)"),
+    "SwaggerView": lazy_gettext("API documentation"),
+    "MenuApi": lazy_gettext("Menu through the API"),
+    "RegionApi": lazy_gettext("Region list through the API"),
+    "RecipientHistory": lazy_gettext("Recipient history"),
+}
+
+
+def action_label(name: str) -> str:
+    """A permission name (`can_list`) as people say it, in the reader's language."""
+    label = ACTION_LABELS.get(name)
+    return str(label) if label is not None else name.removeprefix("can_").replace("_", " ")
+
+
+def view_label(name: str) -> str:
+    """A view or menu name (`form_rujukan`, `menu_audit`, `List Users`) as its screen is called."""
+    label = VIEW_LABELS.get(name)
+    if label is not None:
+        return str(label)
+    specs = current_app.extensions.get("simpul_specs", {})
+    for prefix in ("form_", "menu_"):
+        spec = specs.get(name.removeprefix(prefix)) if name.startswith(prefix) else None
+        if spec is not None:
+            return spec.title.get(current_lang())
+    for item in _menu_items(current_app.appbuilder.menu.get_list()):
+        view = getattr(item.baseview, "class_permission_name", None)
+        if item.label and name in (item.name, view):
+            label = str(item.label)  # an admin-written label is escaped already (AdminText)
+            label = label.unescape() if isinstance(label, Markup) else label
+            return gettext("%(menu)s (menu group)", menu=label) if item.childs else label
+    return name
+
+
+def _menu_items(items: Iterable[Any]) -> Iterable[Any]:
+    for item in items:
+        yield item
+        yield from _menu_items(item.childs or ())
+
+
+def permission_label(permission_view: Any) -> str:
+    """One permission on one view: "View the list · Users" (FAB shows "can list on SimpulUserView")."""
+    return f"{action_label(permission_view.permission.name)} · {view_label(permission_view.view_menu.name)}"
+
+
+ACTION_ORDER = {name: i for i, name in enumerate(ACTION_LABELS)}
+
+
+def permission_sort_key(permission_view: Any) -> tuple[str, int, str]:
+    """Permissions ordered by screen, then by what they allow (list, show, add, edit, delete...)."""
+    action = permission_view.permission.name
+    return view_label(permission_view.view_menu.name).casefold(), ACTION_ORDER.get(action, len(ACTION_ORDER)), action

@@ -25,6 +25,14 @@ from werkzeug.security import check_password_hash
 from app.access import directory
 from app.access.login_guard import clear_failures, client_address, record_failure, refusal
 from app.access.login_view import LoginRefused, SimpulAuthView, SimpulSecurityApi, refusal_message, remember_refusal
+from app.access.security_views import (
+    SimpulGroupView,
+    SimpulPermissionView,
+    SimpulPermissionViewView,
+    SimpulRoleView,
+    SimpulUserStatsView,
+    SimpulViewMenuView,
+)
 from app.access.users import SimpulUser, SimpulUserView
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,13 @@ class SimpulSecurityManager(SecurityManager):
     authdbview = SimpulAuthView
     authldapview = SimpulAuthView
     security_api = SimpulSecurityApi
+    # FAB's security screens with readable names and values (app/access/security_views.py)
+    rolemodelview = SimpulRoleView
+    groupmodelview = SimpulGroupView
+    permissionmodelview = SimpulPermissionView
+    viewmenumodelview = SimpulViewMenuView
+    permissionviewmodelview = SimpulPermissionViewView
+    userstatschartview = SimpulUserStatsView
 
     def create_jwt_manager(self, app: Any) -> Any:
         """FAB's JWT manager; a token that cannot be read is a 401, like a missing or expired one

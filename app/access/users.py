@@ -12,6 +12,7 @@ from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext
 from wtforms import SelectField
 
+from app.access.security_views import USER_FORMATTERS
 from app.extensions import db
 from app.forms_engine.fieldtypes import region_code_type, region_range
 from app.office import office_district
@@ -64,7 +65,7 @@ class SimpulUserView(UserDBModelView):
     }
     edit_form_extra_fields = {"region_scope": ScopeField(SCOPE_LABEL, description=SCOPE_HELP)}
     label_columns = {**UserDBModelView.label_columns, "region_scope": SCOPE_LABEL}
-    formatters_columns = {"region_scope": lambda code: _region_label(code)}
+    formatters_columns = {**USER_FORMATTERS, "region_scope": lambda code: _region_label(code)}
 
 
 def scope_choices() -> list[tuple[str, str]]:
