@@ -8,8 +8,8 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import abort, flash, g, redirect, request, send_file, session, url_for
 from flask_appbuilder import ModelView, expose, has_access
-from flask_appbuilder.exceptions import DatabaseException
-from flask_appbuilder.urltools import get_filter_args
+from flask_appbuilder.exceptions import DatabaseException, FABException
+from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_appbuilder.utils.base import is_safe_redirect_url
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
@@ -42,6 +42,7 @@ from app.views.grid import grid_page
 from app.views.history_tab import change_history
 from app.views.interface import FormInterface, order_keys
 from app.views.labels import FORMATTED_TYPES, current_lang, format_value, lazy_text, render_message
+from app.views.list_filters import PagedListWidget, RequestFilters, filter_panel
 from app.views.openapi import DocumentedModelApi
 from app.views.record_checks import check_for_user
 from app.views.related import child_count, related_tabs, still_used_message
@@ -179,7 +180,7 @@ def _formatters(spec: FormSpec) -> dict[str, Any]:
     return formatters | {name: local_timestamp for name in ("created_on", "changed_on")}
 
 
-class FormModelView(ModelView):
+class FormModelView(RequestFilters, ModelView):
     """Base of the generated screens."""
 
     spec: FormSpec
@@ -225,8 +226,9 @@ class FormModelView(ModelView):
     def export(self) -> Any:
         """The records the user sees, as an Excel file (NIK and No. KK masked); logged."""
         fields = [f for f in input_fields(self.spec) if f.type not in ("child", "file", "photo")]
-        get_filter_args(self._filters)  # the list's filters, from the same URL arguments
-        _count, items = self.datamodel.query(self._filters.get_joined_filters(self._base_filters), *self.base_order)
+        get_filter_args(self._filters)  # the list's filters and order, from the same URL arguments
+        order = get_order_args().get(type(self).__name__) or self.base_order
+        _count, items = self.datamodel.query(self._filters.get_joined_filters(self._base_filters), *order)
         lang = current_lang()
         rows = [[self._export_value(f, item) for f in fields] for item in items]
         header = [f.label.get(lang) for f in fields]
@@ -263,7 +265,14 @@ class FormModelView(ModelView):
             first = rows[0].id if rows else None
             name = type(self).__name__
             return redirect(url_for(f"{name}.show", pk=first) if first is not None else url_for(f"{name}.add"))
-        return super().list()
+        try:
+            widgets = self._list()  # reads this request's filters into self._filters (its own: RequestFilters)
+        except FABException as exc:
+            flash(f"An error occurred: {exc}", "warning")
+            return redirect(self.get_redirect())
+        return self.render_template(
+            self.list_template, title=self.list_title, widgets=widgets, panel=filter_panel(self)
+        )
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -399,7 +408,7 @@ class _OwnSchemas:
         return type(self.schema)(only=[c for c in columns if c in self.schema.fields])
 
 
-class FormApi(DocumentedModelApi):
+class FormApi(RequestFilters, DocumentedModelApi):
     """Base of the generated REST APIs: input is validated by the engine, as on screens."""
 
     spec: FormSpec
@@ -605,6 +614,7 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
         "datamodel": FormInterface(model),
         "route_base": f"/forms/{spec.slug.replace('__', '/')}",
         "list_template": "simpul/list.html",
+        "list_widget": PagedListWidget,
         "extra_args": {"grid_url": f"/forms/{spec.slug}/grid/" if spec.grid else None},
         "class_permission_name": permission_view_name(spec),
         "method_permission_name": VIEW_METHODS,

@@ -11,6 +11,9 @@ first does.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +25,9 @@ from flask_babel import lazy_gettext
 from app.access.personal import is_personal, note_search, searched, whole_identity
 from app.access.scope import covers, current_scope, is_scoped, record_region, scope_clause
 from app.forms_engine.fieldtypes import Invalid, column_name, convert, record_id, region_range
+from app.regions.importer import CODE, region_table
+
+MAX_NAMED_REGIONS = 50  # a region filter by name covers at most this many matching regions
 
 
 def order_keys(spec: Any) -> list[tuple[str, str]]:
@@ -36,7 +42,10 @@ def order_keys(spec: Any) -> list[tuple[str, str]]:
 
 
 class FilterRegionWithin(BaseFilter):
-    """Records whose region code is the given code or lies inside it (63.09.01 → its desa)."""
+    """Records whose region lies inside the given one: a code (63.09.01 → its desa) or a name.
+
+    A name ("Banua") means every region whose name contains it (at most MAX_NAMED_REGIONS).
+    """
 
     name = lazy_gettext("Within region")
     arg_name = "rw"
@@ -46,8 +55,82 @@ class FilterRegionWithin(BaseFilter):
         code = str(value or "").strip().rstrip(".")
         if not code:
             return query
+        if not CODE.match(code) and not code[0].isdigit():
+            codes = _regions_named(self.datamodel.session, code)
+            return query.filter(sa.or_(*(region_range(field, c) for c in codes)) if codes else sa.false())
         # One range, which both databases answer from the index, unlike LIKE/ILIKE or an OR.
         return query.filter(region_range(field, code))
+
+
+def _regions_named(session: Any, text: str) -> list[str]:
+    """Codes of the regions whose name contains `text` (any case), outermost first."""
+    escaped = text[:150].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    table = region_table
+    query = (
+        sa.select(table.c.code)
+        .where(table.c.name.ilike(f"%{escaped}%", escape="\\"))
+        .order_by(table.c.level, table.c.code)
+        .limit(MAX_NAMED_REGIONS)
+    )
+    codes = [code for (code,) in session.execute(query)]
+    # a desa inside a matching kecamatan is already covered by the kecamatan's range
+    return [c for c in codes if not any(c != o and c.startswith(o + ".") for o in codes)]
+
+
+class FilterFrom(BaseFilter):
+    """From a value on (inclusive): the lower end of a number or date range."""
+
+    name = lazy_gettext("From")
+    arg_name = "from"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        if value is None or value == "":
+            return query
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        return query.filter(field >= value)
+
+
+class FilterTo(BaseFilter):
+    """Up to a value (inclusive); a date on a date-time field includes that whole day."""
+
+    name = lazy_gettext("To")
+    arg_name = "to"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        if value is None or value == "":
+            return query
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        if isinstance(value, datetime) and value.time() == datetime.min.time():
+            return query.filter(field < value + timedelta(days=1))
+        return query.filter(field <= value)
+
+
+class FilterReferenceIs(BaseFilter):
+    """Records pointing to the given record (its number); a number no record can have finds nothing."""
+
+    name = lazy_gettext("Is")
+    arg_name = "ref"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        key = record_id(value)
+        column = getattr(self.model, f"{self.column_name}_id")
+        return query.filter(sa.false() if key is None else column == key)
+
+
+class FilterHasChoice(BaseFilter):
+    """Multiple-choice fields: the record has this choice among its chosen ones."""
+
+    name = lazy_gettext("Includes")
+    arg_name = "has"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        text = str(value or "").strip()
+        if not text:
+            return query
+        # stored as a JSON list of strings: the quoted value is a whole choice, never part of one
+        quoted = json.dumps(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        column = sa.cast(getattr(self.model, self.column_name), sa.Text)
+        return query.filter(column.like(f"%{quoted}%", escape="\\"))
 
 
 class FilterWholeIdentity(BaseFilter):
@@ -97,6 +180,9 @@ class FilterAnyText(BaseFilter):
         return query.filter(sa.or_(*matches) if matches else sa.false())
 
 
+RANGE_TYPES = frozenset({"integer", "decimal", "money", "date", "datetime"})
+
+
 class FormFilterConverter(SQLAFilterConverter):
     """FAB's filters, plus 'within region' for region codes and a quick search on the title field."""
 
@@ -112,15 +198,29 @@ class FormFilterConverter(SQLAFilterConverter):
                 personal.insert(0, FilterAnyText(col_name, self.datamodel))
             return personal
         filters = super().convert(col_name)
+        kind = self.datamodel.field_types.get(col_name)
+        if kind == "reference":
+            filters = [FilterReferenceIs(col_name, self.datamodel), *(filters or [])]
+        elif kind == "multichoice":
+            filters = [FilterHasChoice(col_name, self.datamodel)]
+        elif kind in RANGE_TYPES:  # after FAB's own, so their screen positions stay as they were
+            filters = [*(filters or []), FilterFrom(col_name, self.datamodel), FilterTo(col_name, self.datamodel)]
         if col_name == self.datamodel.search_anchor:
             return [FilterAnyText(col_name, self.datamodel), *(filters or [])]
         return filters
 
 
 class FormFilters(Filters):
-    """FAB's filters; a screen filter index that does not exist (`_flt_9_nama`) is ignored."""
+    """FAB's filters; a screen filter index that does not exist (`_flt_9_nama`) is ignored.
+
+    A view builds one per request (generated.py): FAB kept one on the view, shared by every request.
+    """
 
     def add_filter_index(self, column_name: str, filter_instance_index: int, value: Any) -> None:
+        """One filter from the address; an empty one (a box left blank in the panel) is no filter."""
+        values = value if isinstance(value, list) else [value]
+        if all(v is None or str(v).strip() == "" for v in values):
+            return
         if 0 <= filter_instance_index < len(self._all_filters.get(column_name, [])):
             super().add_filter_index(column_name, filter_instance_index, value)
 
@@ -149,6 +249,10 @@ class FormInterface(SQLAInterface):
             column_name(f): f
             for f in self.spec.live_fields
             if f.type in ("integer", "decimal", "money", "date", "datetime", "boolean")
+        }
+        # The field type of each column a filter may name (references by their relation's name).
+        self.field_types = {
+            (f.name if f.type == "reference" else column_name(f)): f.type for f in self.spec.live_fields
         }
         self.personal_columns = frozenset(column_name(f) for f in self.spec.live_fields if is_personal(f))
         # Columns a list may be sorted by: never a NIK / No. KK (the order would give it away).
@@ -243,19 +347,30 @@ class FormInterface(SQLAInterface):
         bypass_many_to_many: bool = False,
         add_pk: bool = False,
     ) -> Any:
-        """FAB's ordering, plus the form's further `order_by` keys when sorting by its first."""
-        query = super().apply_order_by(query, order_column, order_direction, aliases_mapping, bypass_many_to_many)
+        """FAB's ordering, plus the form's further `order_by` keys when sorting by its first;
+        region columns sort by the region's name (then code), as clerks read them."""
+        if order_column in self._regions:
+            query = query.order_by(*self._order_terms(order_column, order_direction))
+        else:
+            query = super().apply_order_by(query, order_column, order_direction, aliases_mapping, bypass_many_to_many)
         if order_column and order_column == self.default_order[0][0]:
             flip = order_direction != self.default_order[0][1]
             for name, direction in self.default_order[1:]:
                 if flip:
                     direction = "desc" if direction == "asc" else "asc"
-                query = query.order_by(
-                    getattr(self.obj, name).asc() if direction == "asc" else getattr(self.obj, name).desc()
-                )
+                query = query.order_by(*self._order_terms(name, direction))
         if add_pk and order_column and order_column != "id":
             query = query.order_by(self.obj.id.asc() if order_direction == "asc" else self.obj.id.desc())
         return query
+
+    def _order_terms(self, name: str, direction: str) -> list[Any]:
+        """ORDER BY terms for one column; a region column by its region's name, then its code."""
+        column = getattr(self.obj, name)
+        terms = [column]
+        if name in self._regions:
+            region_name = sa.select(region_table.c.name).where(region_table.c.code == column).scalar_subquery()
+            terms = [region_name, column]
+        return [term.asc() if direction == "asc" else term.desc() for term in terms]
 
     def query(
         self,
@@ -336,12 +451,24 @@ def _typed(filters: Filters, columns: dict[str, Any]) -> Any:
             if field is None:
                 typed.values.append(value)
             elif isinstance(value, list):
-                typed.values.append([convert(field, v) for v in value])
+                typed.values.append([_filter_value(field, v) for v in value])
             else:
-                typed.values.append(convert(field, value))
+                typed.values.append(_filter_value(field, value))
         except Invalid:
             return _UNREADABLE
     return typed
+
+
+def _filter_value(field: Any, value: Any) -> Any:
+    """A filter value read as the field reads input; a date-time filter also takes a date as clerks
+    write it (05-01-2026: that day from midnight, or all of it as the end of a range)."""
+    try:
+        return convert(field, value)
+    except Invalid:
+        if field.type != "datetime":
+            raise
+        day = convert(dataclasses.replace(field, type="date"), value)
+        return datetime(day.year, day.month, day.day)
 
 
 def _entities(model: type, rows: list[Any]) -> list[Any]:

@@ -13,6 +13,7 @@ from app.forms_engine.fieldtypes import REGION_LEVELS, region_within
 from app.forms_engine.rules import region_root
 from app.forms_engine.spec import FieldSpec
 from app.office import office_district
+from app.regions.importer import CODE
 
 
 class RegionPickerWidget:
@@ -26,28 +27,35 @@ class RegionPickerWidget:
         self.spec_field = spec_field
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
-        root = region_root(self.spec_field, office_district())
-        level = REGION_LEVELS.get(self.spec_field.level or "", 4)
-        scope = current_scope()
-        if scope and scope != NO_SCOPE and (not root or region_within(scope, root)):
-            root = ".".join(scope.split(".")[:level])  # a scoped user picks only inside their area
         value = field._value() if hasattr(field, "_value") else (field.data or "")
-        if not value and root and root.count(".") + 1 == level:
-            value = root  # nothing left to choose
-        names = current_app.extensions["simpul_region_names"]
-        path = names.path(value) if value else []
-        attrs = {
-            "class": "simpul-region",
-            "data-root": root,
-            "data-level": str(level),
-            "data-children-url": url_for("RegionApi.children", code="CODE").replace("CODE", ""),
-            "data-path": json.dumps(path),
-            "data-root-name": names.label(root) if root else "",
-        }
-        html_attrs = " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items())
-        return Markup(
-            f"<div {html_attrs}>"
-            f'<input class="form-control simpul-region-code" id="{escape(field.id)}" name="{escape(field.name)}" '
-            f'value="{escape(value)}" placeholder="{escape(root + "." if root else "63.09.01.2001")}">'
-            "</div>"
-        )
+        return region_picker(self.spec_field, field.name, field.id, value)
+
+
+def region_picker(spec_field: FieldSpec, name: str, input_id: str, value: str, any_level: bool = False) -> Markup:
+    """The picker's HTML; `any_level` (list filters): the code of the deepest level chosen, any level."""
+    root = region_root(spec_field, office_district())
+    level = REGION_LEVELS.get(spec_field.level or "", 4)
+    scope = current_scope()
+    if scope and scope != NO_SCOPE and (not root or region_within(scope, root)):
+        root = ".".join(scope.split(".")[:level])  # a scoped user picks only inside their area
+    if not value and root and root.count(".") + 1 == level and not any_level:
+        value = root  # nothing left to choose
+    names = current_app.extensions["simpul_region_names"]
+    path = names.path(value) if value and CODE.match(value) else []
+    attrs = {
+        "class": "simpul-region",
+        "data-root": root,
+        "data-level": str(level),
+        "data-children-url": url_for("RegionApi.children", code="CODE").replace("CODE", ""),
+        "data-path": json.dumps(path),
+        "data-root-name": names.label(root) if root else "",
+    }
+    if any_level:
+        attrs["data-any-level"] = "1"
+    html_attrs = " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items())
+    return Markup(
+        f"<div {html_attrs}>"
+        f'<input class="form-control simpul-region-code" id="{escape(input_id)}" name="{escape(name)}" '
+        f'value="{escape(value)}" placeholder="{escape(root + "." if root else "63.09.01.2001")}">'
+        "</div>"
+    )

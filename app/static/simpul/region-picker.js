@@ -16,6 +16,7 @@
     var target = parseInt($box.data("level"), 10);
     var url = $box.data("children-url");
     var path = $box.data("path") || [];
+    var anyLevel = $box.attr("data-any-level") === "1";  // list filters: any level narrows the list
     var $input = $box.find(".simpul-region-code");
     $input.attr("type", "hidden");
     var selects = [];
@@ -41,7 +42,8 @@
     selects.forEach(function ($select, index) {
       $select.on("change", function () {
         var code = $select.val() || "";
-        if (index === selects.length - 1) { $input.val(code); }
+        if (anyLevel) { $input.val(code || (index > 0 ? selects[index - 1].val() || "" : "")); }
+        else if (index === selects.length - 1) { $input.val(code); }
         else { $input.val(""); }
         for (var next = index + 1; next < selects.length; next++) {
           fill(selects[next], next === index + 1 && code ? code : null, null);
