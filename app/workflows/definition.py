@@ -97,7 +97,9 @@ STATE_KEYS = ("name", "label", "terminal", "sla", "ladder")
 LADDER_KEYS = ("after", "role", "level")
 TRANSITION_KEYS = ("name", "from", "to", "label", "roles", "requires", "comment_required", "rule", "set")
 
-LADDER_LEVEL = Keys({"after": WHOLE, "role": TEXT, "level": TEXT}, N_("a ladder level: a mapping with after, role and level"))
+LADDER_LEVEL = Keys(
+    {"after": WHOLE, "role": TEXT, "level": TEXT}, N_("a ladder level: a mapping with after, role and level")
+)
 STATE = Keys(
     {"name": TEXT, "label": LABEL, "terminal": FLAG, "sla": WHOLE, "ladder": Seq(LADDER_LEVEL, MAX_LADDER)},
     N_("a state: a mapping with name and label"),
@@ -171,12 +173,21 @@ def parse_workflow(
     if states and not any(states.values()):
         reader.error(join_path(path, "states"), N_("needs at least one terminal state, where records end"))
     transitions = _parse_transitions(
-        reader, data.get("transitions"), join_path(path, "transitions"), states, live, state_field, known_roles, known_rules
+        reader,
+        data.get("transitions"),
+        join_path(path, "transitions"),
+        states,
+        live,
+        state_field,
+        known_roles,
+        known_rules,
     )
     moved = dict(data.get("moved", {}))
     for old, new in moved.items():
         if old in states:
-            reader.error(join_path(join_path(path, "moved"), old), N_("'%(state)s' is still a state of this workflow"), state=old)
+            reader.error(
+                join_path(join_path(path, "moved"), old), N_("'%(state)s' is still a state of this workflow"), state=old
+            )
         elif new not in states:
             _unknown_state(reader, join_path(join_path(path, "moved"), old), new)
     if reader.errors or initial is None or state_field is None:
@@ -206,12 +217,17 @@ def _known_role(reader: _Reader, role: str, at: str, known_roles: Collection[str
     if role in known_roles:
         return True
     reader.error(
-        at, N_("unknown role '%(role)s'; expected one of %(expected)s"), role=shown(role), expected=", ".join(sorted(known_roles))
+        at,
+        N_("unknown role '%(role)s'; expected one of %(expected)s"),
+        role=shown(role),
+        expected=", ".join(sorted(known_roles)),
     )
     return False
 
 
-def _parse_state_field(reader: _Reader, data: Mapping[str, Any], path: str, live: Mapping[str, FieldSpec]) -> str | None:
+def _parse_state_field(
+    reader: _Reader, data: Mapping[str, Any], path: str, live: Mapping[str, FieldSpec]
+) -> str | None:
     at = join_path(path, "state_field")
     name = reader.name(data.get("state_field", DEFAULT_STATE_FIELD), at, field_name_problem)
     if name is None:
@@ -221,7 +237,9 @@ def _parse_state_field(reader: _Reader, data: Mapping[str, Any], path: str, live
     if existing is not None and not (existing.type == "choice" and [c.value for c in existing.choices] == states):
         reader.error(
             at,
-            N_("'%(name)s' is already a field of this form; the workflow adds its state field itself: choose another state_field"),
+            N_(
+                "'%(name)s' is already a field of this form; the workflow adds its state field itself: choose another state_field"
+            ),
             name=name,
         )
         return None
@@ -322,7 +340,9 @@ def _parse_ladder(
         elif previous is not None and REGION_LEVELS[level] > REGION_LEVELS[previous.region_level]:
             reader.error(
                 join_path(at, "level"),
-                N_("'%(level)s' is narrower than the previous level's '%(previous)s'; a ladder goes up, from desa to kecamatan to kabupaten"),
+                N_(
+                    "'%(level)s' is narrower than the previous level's '%(previous)s'; a ladder goes up, from desa to kecamatan to kabupaten"
+                ),
                 level=level,
                 previous=previous.region_level,
             )

@@ -85,7 +85,10 @@ class Ladder:
         due = self.due_at(entered_at)
         if due is None:
             return ()
-        return (Timer(DEADLINE, due), *(Timer(lv.number, self.level_due_at(entered_at, lv)) for lv in self.state.ladder))
+        return (
+            Timer(DEADLINE, due),
+            *(Timer(lv.number, self.level_due_at(entered_at, lv)) for lv in self.state.ladder),
+        )
 
 
 def waited_days(calendar: WorkingCalendar, entered_at: datetime, now: datetime) -> int:

@@ -185,11 +185,22 @@ CASES = [
     (
         "ladder below kabupaten on a form without region",
         [("{name: desa, type: region, level: desa, label: Desa}", "{name: desa, type: text, label: Desa}")],
-        [W + "states[0].ladder[0].level: records of this form have no region, so only kabupaten can be named (line 11)"],
+        [
+            W
+            + "states[0].ladder[0].level: records of this form have no region, so only kabupaten can be named (line 11)"
+        ],
     ),
     # States named.
-    ("initial unknown", [("initial: baru", "initial: awal")], [W + "initial: 'awal' is not a state of this workflow (line 9)"]),
-    ("initial terminal", [("initial: baru", "initial: selesai")], [W + "initial: the initial state cannot be terminal (line 9)"]),
+    (
+        "initial unknown",
+        [("initial: baru", "initial: awal")],
+        [W + "initial: 'awal' is not a state of this workflow (line 9)"],
+    ),
+    (
+        "initial terminal",
+        [("initial: baru", "initial: selesai")],
+        [W + "initial: the initial state cannot be terminal (line 9)"],
+    ),
     (
         "from unknown",
         [("from: baru, to: proses", "from: lama, to: proses")],
@@ -314,8 +325,14 @@ def test_refused_and_located(edits: list[tuple[str, str]], expected: list[str]) 
 @pytest.mark.parametrize(
     ("block", "expected"),
     [
-        ("workflow: [baru]", "x.yaml: workflow: must be a workflow: a mapping with states and transitions, not a list (line 8)"),
-        ("workflow: {states: [], transitions: []}", "x.yaml: workflow.states: must be a non-empty list of states (line 8)"),
+        (
+            "workflow: [baru]",
+            "x.yaml: workflow: must be a workflow: a mapping with states and transitions, not a list (line 8)",
+        ),
+        (
+            "workflow: {states: [], transitions: []}",
+            "x.yaml: workflow.states: must be a non-empty list of states (line 8)",
+        ),
         (
             "workflow: {states: [baru], transitions: []}",
             "x.yaml: workflow.states[0]: must be a state: a mapping with name and label, not text (line 8)",
@@ -344,6 +361,14 @@ def test_several_problems_reported_together() -> None:
 
 def test_the_state_field_the_engine_added_is_accepted() -> None:
     """Parsing again against a form that already carries the engine's state field changes nothing."""
-    choices = "[baru, proses, selesai]"
-    text = edited(("  - {name: berkas,", f"  - {{name: status, type: choice, label: S, choices: {choices}}}\n  - {{name: berkas,"))
-    assert workflow_errors(text.replace("line 9", "")) == []
+    engine_field = "  - {name: status, type: choice, label: Status, choices: [baru, proses, selesai]}\n"
+    assert workflow_errors(edited(("  - {name: berkas,", engine_field + "  - {name: berkas,"))) == []
+
+
+def test_a_choice_field_with_other_choices_is_not_the_state_field() -> None:
+    own_field = "  - {name: status, type: choice, label: Status, choices: [aktif, nonaktif]}\n"
+    [error] = workflow_errors(edited(("  - {name: berkas,", own_field + "  - {name: berkas,")))
+    assert error == (
+        "x.yaml: workflow.state_field: 'status' is already a field of this form; "
+        "the workflow adds its state field itself: choose another state_field (line 10)"
+    )
