@@ -82,6 +82,9 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
         from app.views.admin_logs import register_admin_logs
 
         register_admin_logs(appbuilder)
+        from app.views.outbox_admin import register_runtime_admin
+
+        register_runtime_admin(appbuilder)  # outbox, mail templates, jobs
         appbuilder.add_api(RegionApi)
         from app.form_building import published_forms, register_usable_forms, report_broken
 

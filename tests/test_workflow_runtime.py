@@ -197,3 +197,17 @@ def test_the_runner_runs_queued_jobs_while_active(empty_app: Any, engine: Any) -
     stopped = RunContext(empty_app, engine, "a", FakeClock(), lambda: False)
     _enqueue(engine, "tests.runtime_jobs:count_to", n=2)
     assert run_queued_jobs(stopped) == 0
+
+
+def test_the_jobs_screen_shows_progress(empty_app: Any, engine: Any) -> None:
+    from tests.conftest import add_user, login
+
+    job_id = _enqueue(engine, "tests.runtime_jobs:count_to", n=4)
+    with engine.begin() as conn:
+        conn.execute(job_table.update().values(state="running", progress=1, total=4, message="1 of 4"))
+    add_user(empty_app, "admin", "Admin")
+    client = empty_app.test_client()
+    login(client)
+    page = client.get("/keamanan/tugas/list/").get_data(as_text=True)
+    assert "tests.runtime_jobs:count_to" in page and "1 / 4 (25%)" in page and "1 of 4" in page
+    assert client.get(f"/keamanan/tugas/show/{job_id}").status_code == 200

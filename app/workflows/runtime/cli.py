@@ -19,15 +19,15 @@ def scheduler_command() -> None:
     from app.access import redaction
     from app.workflows.runtime.scheduler import SchedulerService
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for name in ("app", "apscheduler"):
-        logger = logging.getLogger(name)
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not a line per run
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
-    redaction.install(logging.getLogger("app"), logging.getLogger("apscheduler"))
+    app_logger = current_app.logger  # the "app" logger, with Flask's handler on stderr
+    app_logger.setLevel(logging.INFO)
+    apscheduler_logger = logging.getLogger("apscheduler")
+    if not apscheduler_logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(name)s: %(message)s"))
+        apscheduler_logger.addHandler(handler)
+    apscheduler_logger.setLevel(logging.WARNING)  # not a line per run
+    redaction.install(app_logger, apscheduler_logger)
 
     service = SchedulerService(current_app._get_current_object())  # type: ignore[attr-defined]
 
