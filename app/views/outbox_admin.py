@@ -9,7 +9,7 @@ from flask import flash, g, redirect
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import lazy_gettext, ngettext
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
 
 from app.office import local_timestamp, utc_now
@@ -102,7 +102,7 @@ class OutboxView(ModelView):
         session = self.datamodel.session
         count = resend(session, [item.id for item in chosen if item is not None], utc_now())
         session.commit()
-        flash(ngettext("%(num)d message queued again.", "%(num)d messages queued again.", count), "success")
+        flash(gettext("Messages queued again: %(num)d", num=count), "success")
         self.update_redirect()
         return redirect(self.get_redirect())
 
