@@ -68,13 +68,14 @@ def app(empty_app: Any) -> Any:
     return app
 
 
-# (The roles list shows FAB's permission names, e.g. "can list on List Users": data, not UI text.)
+# Every screen of the shipped forms and every security screen, in both languages: test_rendered_language.py
 PAGES = [
     "/forms/kegiatan/list/",
     "/forms/kegiatan/add",
     "/forms/kegiatan/show/1",
     "/forms/kegiatan/edit/1",
     "/users/list/",
+    "/roles/list/",
 ]
 
 

@@ -347,3 +347,28 @@ def test_export_headers_speak_the_chosen_language_only(site: Any, lang: str) -> 
         header = [str(c) for c in next(sheet.iter_rows(max_row=1, values_only=True)) if c is not None]
         found += [f"{url} export [{lang}]: {p}" for p in wrong_language([sheet.title, *header], lang)]
     assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("lang", "line", "option"),
+    [
+        (
+            "id",
+            "<strong>Registrasi &amp; Rujukan</strong>: Lihat, Tambah, Ubah<br>",
+            ">Lihat · Registrasi &amp; Rujukan<",
+        ),
+        (
+            "en",
+            "<strong>Registration &amp; referral</strong>: View, Add, Edit<br>",
+            ">View · Registration &amp; referral<",
+        ),
+    ],
+)
+def test_role_screens_name_permissions_by_screen_and_action(site: Any, lang: str, line: str, option: str) -> None:
+    client = site.test_client()
+    login(client, "penguji")
+    client.get(f"/lang/{lang}")
+    with site.app_context():
+        role = site.appbuilder.sm.find_role("Kecamatan").id
+    assert line in client.get(f"/roles/show/{role}").get_data(as_text=True)
+    assert option in client.get(f"/roles/edit/{role}").get_data(as_text=True)

@@ -136,10 +136,17 @@ VIEW_LABELS = {
 }
 
 
-def action_label(name: str) -> str:
-    """A permission name (`can_list`) as people say it, in the reader's language."""
+def action_label(name: str, view_name: str | None = None) -> str:
+    """A permission name (`can_list`) as people say it, in the reader's language; a view's own
+    action (`copyrole`, `resend`) by the text its @action gives it."""
     label = ACTION_LABELS.get(name)
-    return str(label) if label is not None else name.removeprefix("can_").replace("_", " ")
+    if label is not None:
+        return str(label)
+    for view in current_app.appbuilder.baseviews:
+        action = getattr(view, "actions", {}).get(name)
+        if action is not None and view_name in (None, view.class_permission_name):
+            return str(action.text)
+    return name.removeprefix("can_").replace("_", " ")
 
 
 def view_label(name: str) -> str:
@@ -169,7 +176,8 @@ def _menu_items(items: Iterable[Any]) -> Iterable[Any]:
 
 def permission_label(permission_view: Any) -> str:
     """One permission on one view: "View the list · Users" (FAB shows "can list on SimpulUserView")."""
-    return f"{action_label(permission_view.permission.name)} · {view_label(permission_view.view_menu.name)}"
+    view = permission_view.view_menu.name
+    return f"{action_label(permission_view.permission.name, view)} · {view_label(view)}"
 
 
 ACTION_ORDER = {name: i for i, name in enumerate(ACTION_LABELS)}

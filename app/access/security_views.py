@@ -59,7 +59,7 @@ def permissions_by_screen(permission_views: Iterable[Any] | None) -> Markup:
         if pv.permission.name == "menu_access":
             menus.append(screen)
         else:
-            screens.setdefault(screen, []).append(action_label(pv.permission.name))
+            screens.setdefault(screen, []).append(action_label(pv.permission.name, pv.view_menu.name))
     lines = list(screens.items())
     if menus:
         lines.append((gettext("Menu entries"), menus))
