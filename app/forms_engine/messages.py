@@ -33,7 +33,14 @@ class Message:
         if not self.params:
             return template
         # A parameter may itself be a message ("must be %(expected)s": "text"), rendered alike.
-        params = {k: v.render(gettext) if isinstance(v, (Message, RecordRef)) else v for k, v in self.params.items()}
+        params = {
+            k: v.render(gettext, lang)
+            if isinstance(v, Message)
+            else v.render(gettext)
+            if isinstance(v, RecordRef)
+            else v
+            for k, v in self.params.items()
+        }
         return template % params
 
     def __str__(self) -> str:
