@@ -307,3 +307,20 @@ def test_the_panel_shows_a_message_and_checks_template_edits(empty_app: Any, eng
     )
     with engine.connect() as conn:
         assert render_mail(conn, "escalation", {"record": "R", "link": "L"}) == ("Segera: R", "L")
+
+
+def test_every_user_chooses_the_daily_digest_for_themselves(empty_app: Any, engine: Any) -> None:
+    from tests.conftest import add_user
+
+    add_user(empty_app, "operator", "Operator Desa")
+    client = empty_app.test_client()
+    assert client.get("/surel/preferensi").status_code == 302  # signed out: to the login
+    login(client, "operator")
+    page = client.get("/surel/preferensi").get_data(as_text=True)
+    assert "Satu ringkasan harian pukul 07.00 WITA" in page
+    assert client.post("/surel/preferensi", data={"daily_digest": "1"}).status_code == 302
+    with empty_app.app_context():
+        user_id = empty_app.appbuilder.sm.find_user(username="operator").id
+    with engine.begin() as conn:
+        assert queue_mail(conn, "operator@example.org", "Eskalasi", "Isi", user_id=user_id) is not None
+    assert _rows(engine)[0].state == "digest"

@@ -37,7 +37,9 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 @contextlib.contextmanager
-def scheduler_process(database_url: str, tmp_path: Path, name: str) -> Iterator[subprocess.Popen[bytes]]:
+def scheduler_process(
+    database_url: str, tmp_path: Path, name: str, **settings: str
+) -> Iterator[subprocess.Popen[bytes]]:
     """A `flask simpul scheduler` process with a short lease; killed at the end if still running."""
     env = {
         **os.environ,
@@ -49,6 +51,7 @@ def scheduler_process(database_url: str, tmp_path: Path, name: str) -> Iterator[
         "SIMPUL_SCHEDULER_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
         "SIMPUL_JOB_POLL_SECONDS": "0.2",
         "SIMPUL_OUTBOX_SEND_SECONDS": "0.5",
+        **{f"SIMPUL_{key}": value for key, value in settings.items()},
     }
     log = (tmp_path / f"{name}.log").open("wb")
     process = subprocess.Popen(
@@ -142,5 +145,40 @@ def test_ctrl_c_stops_the_scheduler_and_gives_the_lease_back(empty_app: Any, dat
             process.send_signal(signal.SIGINT)
             assert process.wait(30) == 0
         assert _holder(engine) is None
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_scheduler_delivers_mail_once_the_smtp_server_is_up(
+    empty_app: Any, database_url: str, tmp_path: Path
+) -> None:
+    from app.workflows.runtime.models import outbox_table
+    from app.workflows.runtime.outbox import queue_mail
+    from tests.postgres import free_port
+    from tests.test_outbox import smtp_server
+
+    port, engine = free_port(), sa.create_engine(database_url)
+
+    def states() -> dict[str, int]:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(outbox_table.c.state, sa.func.count()).group_by(outbox_table.c.state))
+            return dict(rows.all())
+
+    try:
+        with engine.begin() as conn:
+            for i in range(20):
+                queue_mail(conn, f"user{i}@example.org", f"Pesan {i}", "Isi")
+        smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "OUTBOX_RETRY_SECONDS": "0.5"}
+        with scheduler_process(database_url, tmp_path, "mailer", **smtp):
+            wait_for(lambda: _holder(engine), 60, "the scheduler is active")
+            time.sleep(3)  # several failed connection attempts, each backing off
+            with engine.connect() as conn:
+                attempts = conn.execute(sa.select(sa.func.min(outbox_table.c.attempts))).scalar()
+            assert states() == {"queued": 20} and attempts >= 1
+            with smtp_server(port) as inbox:
+                wait_for(lambda: states() == {"sent": 20}, 60, "every message sent")
+                time.sleep(2)  # and none sent twice afterwards
+            assert sorted(inbox.subjects()) == sorted(f"Pesan {i}" for i in range(20))
     finally:
         engine.dispose()

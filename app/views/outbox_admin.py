@@ -146,8 +146,11 @@ MailTemplate.body_block = property(lambda t: t.body)  # type: ignore[attr-define
 
 
 def register_runtime_admin(appbuilder: Any) -> None:
-    """The outbox, mail templates and jobs screens under Keamanan (Admin only)."""
+    """The outbox, mail templates and jobs screens under Keamanan (Admin only); every user's mail choice."""
     from app.views.jobs_admin import JobView
+    from app.views.mail_preference import MailPreferenceView
+
+    appbuilder.add_view_no_menu(MailPreferenceView)
 
     for view, name, label, icon in (
         (OutboxView, "menu_kotak_keluar", lazy_gettext("Outbox"), "fa-envelope"),
