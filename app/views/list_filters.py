@@ -115,7 +115,7 @@ class Panel:
     chips: list[Chip]
     kept: list[tuple[str, str]]  # arguments the panel's form carries along (order, page size, other filters)
     clear_url: str
-    open: bool
+    active: int = 0  # how many of the panel's boxes are filled in
     lang: str = "id"
 
 
@@ -287,7 +287,7 @@ def filter_panel(view: Any) -> Panel:
     ]
     chips = _chips(view, filters)
     filter_keys = {k for k in request.args if FILTER_ARG.match(k)}
-    field_filter_active = any(i.value for f in fields for i in f.inputs)
+    active = sum(1 for f in fields for i in f.inputs if i.value.strip())
     return Panel(
         quick=quick,
         quick_fields=quick_fields,
@@ -295,6 +295,6 @@ def filter_panel(view: Any) -> Panel:
         chips=chips,
         kept=kept,
         clear_url=_args_without(filter_keys),
-        open=field_filter_active,
+        active=active,
         lang=current_lang(),
     )

@@ -69,13 +69,10 @@ def test_add_a_roster_line_in_the_browser(page: Any) -> None:
         page.click("button[type=submit], input[type=submit]")
     assert "/penerima_bantuan/list/" in page.url
     assert page.locator(".alert-success").is_visible()
-    # find it with the list's filter: open the search panel, add a filter on the name, search
-    page.click("text=Cari")
-    page.click("#filter_form button.dropdown-toggle")
-    page.click("#filter_form a.filter[name='nama']")
-    page.fill("#filter_form table.filters input[name^='_flt_']", "Aminah")
+    # find it with the quick search above the list
+    page.fill("#simpul-quick-search", "Aminah")
     with page.expect_navigation():
-        page.click("#filter_form button[type=submit], #filter_form a.btn-primary, #filter_form input[type=submit]")
+        page.press("#simpul-quick-search", "Enter")
     assert "_flt_" in page.url
     row = page.locator("table tr", has_text="Siti Aminah")
     assert row.count() == 1
