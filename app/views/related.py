@@ -109,6 +109,7 @@ class RelatedTab:
     anchor: str
     title: str
     summary: Summary
+    link_column: int  # the column linking to each record (the form's title field, else the first)
     columns: list[str]
     rows: list[tuple[str | None, list[Any]]]  # (link to the record, cells)
     summary_columns: list[str]  # each row's own tabs, summed up (a batch's participants)
@@ -331,6 +332,7 @@ def related_tabs(item: Any) -> list[RelatedTab]:
             RelatedTab(
                 anchor=f"related-{spec.slug}-{ref.field.name}",
                 title=title,
+                link_column=next((i for i, f in enumerate(fields) if f.name == spec.title_field), 0),
                 summary=summary,
                 columns=[f.label.get(lang) for f in fields],
                 rows=rows,
