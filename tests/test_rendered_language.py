@@ -372,3 +372,12 @@ def test_role_screens_name_permissions_by_screen_and_action(site: Any, lang: str
         role = site.appbuilder.sm.find_role("Kecamatan").id
     assert line in client.get(f"/roles/show/{role}").get_data(as_text=True)
     assert option in client.get(f"/roles/edit/{role}").get_data(as_text=True)
+
+
+def test_user_statistics_are_a_table_not_a_chart_from_google(site: Any) -> None:
+    client = site.test_client()
+    login(client, "penguji")
+    html = client.get("/userstatschartview/chart/").get_data(as_text=True)
+    assert "google_charts.js" not in html  # blocked by the CSP (script-src 'self'), so the chart stayed blank
+    assert "<th>Nama Pengguna</th>" in html and "<meter" in html
+    assert re.search(r'<td>penguji</td>\s*<td class="text-right">[1-9]\d*</td>', html)

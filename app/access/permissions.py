@@ -133,6 +133,7 @@ VIEW_LABELS = {
     "MenuApi": lazy_gettext("Menu through the API"),
     "RegionApi": lazy_gettext("Region list through the API"),
     "RecipientHistory": lazy_gettext("Recipient history"),
+    "MailPreferenceView": lazy_gettext("Own e-mail choice"),
 }
 
 
@@ -165,6 +166,12 @@ def view_label(name: str) -> str:
             label = str(item.label)  # an admin-written label is escaped already (AdminText)
             label = label.unescape() if isinstance(label, Markup) else label
             return gettext("%(menu)s (menu group)", menu=label) if item.childs else label
+    for view in current_app.appbuilder.baseviews:  # a view without a menu entry: by its title
+        if view.class_permission_name == name:
+            for attribute in ("list_title", "form_title", "chart_title", "title"):
+                title = getattr(view, attribute, None)
+                if title:
+                    return str(title)
     return name
 
 
