@@ -19,7 +19,7 @@ from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
 
-from app.access.personal import mask
+from app.access.personal import PERSONAL_TYPES, mask
 from app.access.scope import scoped
 from app.forms_engine.fieldtypes import FALSE_WORDS, TRUE_WORDS, column_name, record_id
 from app.forms_engine.spec import FieldSpec
@@ -143,8 +143,8 @@ def _reference_options(view: Any, spec_field: FieldSpec) -> list[tuple[str, str]
     session = view.datamodel.session
     query = scoped(session.query(target), target)
     target_spec = getattr(target, "__spec__", None)
-    if target_spec is not None and target_spec.title_field:
-        title = target_spec.field(target_spec.title_field)
+    title = target_spec.field(target_spec.title_field) if target_spec and target_spec.title_field else None
+    if title is not None and title.type not in PERSONAL_TYPES:  # a NIK's order would tell part of it
         query = query.order_by(getattr(target, column_name(title)), target.id)
     else:
         query = query.order_by(target.id)
