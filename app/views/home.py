@@ -226,7 +226,7 @@ def _recent(entry: AuditEntry, model: Any) -> RecentChange:
 
 
 register_panel(
-    HomePanel("shortcuts", lazy_gettext("Fill in"), "simpul/home/shortcuts.html", collect_shortcuts, order=20)
+    HomePanel("shortcuts", lazy_gettext("Add new records"), "simpul/home/shortcuts.html", collect_shortcuts, order=20)
 )
 register_panel(
     HomePanel(
