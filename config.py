@@ -87,6 +87,9 @@ PAGE_SIZE = 25
 HOST = "127.0.0.1"
 PORT = 8080
 WORKERS = 2
+# The address users reach Simpul at, for links in e-mails (escalations link to the record's page):
+# scheme, host and port, and a path prefix if served under one; no trailing slash needed.
+BASE_URL = "http://127.0.0.1:8080"
 
 # Scheduler process (`flask simpul scheduler`, started beside the web server by run.py). One is
 # active at a time: it holds a lease of SCHEDULER_LEASE_SECONDS, renewed every

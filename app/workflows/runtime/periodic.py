@@ -6,7 +6,7 @@ of ours (nothing it could fail to unpickle and silently delete after an upgrade)
 name runs can change from one release to the next.
 
 Other parts add theirs here, e.g. the workflow sweep:
-`register_periodic("workflows.sweep", "app.workflows.sweep:sweep_due", "SCHEDULER_SWEEP_SECONDS")`
+`register_periodic("workflows.sweep", "app.workflows.sweep:run_sweep", "SCHEDULER_SWEEP_SECONDS")`
 in this module's list below, so the scheduler process knows it when it starts.
 """
 
@@ -57,3 +57,4 @@ def register_periodic(name: str, target: str, seconds_key: str) -> None:
 
 register_periodic("outbox.send", "app.workflows.runtime.mailer:send_outbox", "OUTBOX_SEND_SECONDS")
 register_periodic("jobs.run", "app.workflows.runtime.jobs:run_queued_jobs", "JOB_POLL_SECONDS")
+register_periodic("workflows.sweep", "app.workflows.sweep:run_sweep", "SCHEDULER_SWEEP_SECONDS")

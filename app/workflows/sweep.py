@@ -1,0 +1,606 @@
+"""The escalation sweep: a periodic job that fires each due ladder timer exactly once and queues its e-mails.
+
+Every SCHEDULER_SWEEP_SECONDS the scheduler process (runtime/scheduler.py) runs `run_sweep`.
+It walks the unfired timers that are due (`fired_at IS NULL AND due_at <= now`: the partial
+index ix_simpul_wf_timer_due) of open stays (`left_at IS NULL`), oldest first, in batches:
+
+1. **Prepare** (reads only, outside any write transaction): per timer, its form's published spec
+   and workflow, the record's title (NIK masked) and region, the level's recipients
+   (recipients.py), the rendered mail per recipient, in Bahasa Indonesia. A timer whose
+   preparation fails (its record was deleted, its form no longer loads, …) is set aside.
+2. **Write** the batch in one transaction: claim the timers with a conditional UPDATE
+   (`SET fired_at = now WHERE id IN (…) AND fired_at IS NULL AND its stay is open RETURNING id`:
+   a timer another sweep claimed first, or whose record left the state meanwhile, is not
+   returned and nothing is written for it), then, for the claimed ones only, the outbox rows
+   (`dedupe_key = wf:<timer>:<user>`, unique), the timeline events and the outcomes. Should the
+   batch's transaction fail, it is rolled back and written again one timer per transaction,
+   so one bad timer never holds up the others.
+3. **Failures** (preparation or its own transaction) are counted on the timer (`attempts`,
+   `last_error`, NIK masked) in a separate small transaction; at MAX_ATTEMPTS the timer is
+   fired with outcome `failed` and is not tried again (visible on the overdue dashboard and
+   in the table). The sweep goes on with the next timer.
+
+`active()` is checked between batches: a scheduler that lost its lease stops, and the next
+holder carries on from the rows still unfired.
+
+**Exactly once.** A timer's claim (`fired_at`), its e-mails and its event are committed in one
+transaction, and the claim only succeeds while `fired_at` is still NULL, so a sweep killed at
+any point (SIGKILL included) has either committed all of a timer's work, which no later sweep
+can claim again, or none of it, which the next sweep does. Each stay has its own timers (unique
+per stay and level), so leaving and re-entering a state starts a fresh ladder.
+
+Outcomes (`simpul_wf_timer.outcome`):
+- `mailed`   a ladder level with recipients (their number in `recipients`);
+- `nobody`   a ladder level whose role has nobody in the record's area: recorded and shown,
+             never silently dropped;
+- `overdue`  level 0, the deadline itself: the record is overdue (timeline and dashboard). The
+             deadline mails nobody: the ladder's levels are what notify people, each naming
+             who (and the first comes `after` working days later);
+- `obsolete` a level (or state) the form's current workflow no longer has: fired, not mailed;
+- `failed`   MAX_ATTEMPTS preparations or writes failed (`last_error` says why).
+
+Every fired timer except obsolete and failed ones writes an event (kind `escalation`, its
+`level` and `stay_id`; level 0 is the deadline) on the record's timeline.
+
+**Performance.** A sweep of 10,000 due timers is a few statements per batch, not per timer:
+the claim, one executemany each for outbox rows, events and outcomes. So the mails are
+inserted here rather than through `outbox.queue_mail` one by one, with the same rules:
+subject and body masked (`mask_identity_numbers`), held for the daily digest when the user
+chose it (the preferences read once per batch), the row's `dedupe_key` unique. The template
+is compiled once per sweep, with `outbox.render_mail`'s rules (the admin's wording when edited
+and renderable, else the default; Jinja's sandbox). See bench/escalation_sweep.py.
+
+Forms published after the scheduler started are seen: the published specs are read from the
+store whenever the schema version changed since the last sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from jinja2 import ChainableUndefined, Template, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.database import write_intent, write_transaction
+from app.forms_engine.fieldtypes import column_name
+from app.forms_engine.identity import PERSONAL_TYPES, mask
+from app.forms_engine.spec import FormSpec
+from app.forms_engine.store import published_specs, schema_version
+from app.workflows.calendar import LOCAL, WorkingCalendar
+from app.workflows.ladder import DEADLINE, waited_days
+from app.workflows.models import event_table, holiday_table, stay_table, timer_table
+from app.workflows.recipients import Recipient, area_for, recipients
+from app.workflows.runtime.models import DIGEST, QUEUED, outbox_table, preference_table, template_table
+from app.workflows.runtime.outbox import TEMPLATES, mask_identity_numbers
+from app.workflows.runtime.periodic import RunContext
+from app.workflows.spec import LadderLevel, WorkflowSpec
+
+log = logging.getLogger(__name__)
+
+MAILED, NOBODY, OVERDUE, OBSOLETE, FAILED = "mailed", "nobody", "overdue", "obsolete", "failed"
+TEMPLATE = "escalation"
+BATCH_SIZE = 500  # timers per batch: read, prepared and written together
+MAX_ATTEMPTS = 5  # failed tries before a timer is given up (outcome "failed"); one try per sweep
+_ERROR_LENGTH = 2000
+
+
+def workflow_of(spec: FormSpec) -> WorkflowSpec | None:
+    """The workflow of a published form (None: it has none)."""
+    return getattr(spec, "workflow", None)
+
+
+def dedupe_key(timer_id: int, user_id: int) -> str:
+    """The outbox key of one escalation mail: one per (timer, recipient), ever."""
+    return f"wf:{timer_id}:{user_id}"
+
+
+class SweepError(Exception):
+    """Why a timer cannot be prepared (its form, record or workflow); recorded on the timer."""
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    seen: int = 0  # due timers read
+    fired: int = 0  # claimed and written by this sweep
+    mailed: int = 0
+    nobody: int = 0
+    overdue: int = 0
+    obsolete: int = 0
+    mails: int = 0  # outbox rows queued (or held for a digest)
+    errors: int = 0  # failed tries recorded (preparation or write)
+    failed: int = 0  # timers given up at MAX_ATTEMPTS
+    taken: int = 0  # prepared, but claimed elsewhere or left their state meanwhile
+    batches: int = 0
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """What a sweep needs from the installation (read from the app once per run)."""
+
+    base_url: str
+    district: str
+    zone: str  # WIB, WITA, WIT or an IANA name
+    whole_district_roles: frozenset[str]
+    region_label: Callable[[str | None], str]
+    batch_size: int = BATCH_SIZE
+    max_attempts: int = MAX_ATTEMPTS
+
+    @classmethod
+    def from_app(cls, app: Any, **overrides: Any) -> SweepSettings:
+        """From the app's config and office settings (inside an app context)."""
+        from app.office import office_district, office_zone
+
+        config = app.config
+        names = app.extensions.get("simpul_region_names")
+        values: dict[str, Any] = {
+            "base_url": str(config.get("BASE_URL") or "http://127.0.0.1:8080"),
+            "district": office_district(),
+            "zone": office_zone(),
+            "whole_district_roles": frozenset([*config["WHOLE_DISTRICT_ROLES"], config["AUTH_ROLE_ADMIN"]]),
+            "region_label": (lambda code: region_text(names, code)) if names is not None else (lambda code: code or ""),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+def run_sweep(ctx: RunContext) -> SweepReport:
+    """The periodic job (`workflows.sweep`): fire every due timer while the scheduler is active."""
+    report = sweep_due(ctx.engine, SweepSettings.from_app(ctx.app), now=ctx.clock(), active=ctx.active)
+    if report.fired or report.errors:
+        log.info(
+            "escalation sweep: %s fired (%s mailed, %s nobody, %s overdue, %s obsolete), %s mails, %s errors, %s failed",
+            report.fired,
+            report.mailed,
+            report.nobody,
+            report.overdue,
+            report.obsolete,
+            report.mails,
+            report.errors,
+            report.failed,
+        )
+    return report
+
+
+# --- what a sweep reads ---------------------------------------------------------------------
+
+
+class _PublishedForms:
+    """The published specs, read again only when the schema version changed (per database)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[int, dict[str, FormSpec], dict[str, str]]] = {}
+
+    def get(self, conn: sa.Connection) -> tuple[dict[str, FormSpec], dict[str, str]]:
+        key = conn.engine.url.render_as_string(hide_password=True)
+        version = schema_version(conn)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None or cached[0] != version:
+                problems: dict[str, str] = {}
+                specs = published_specs(conn, problems=problems)
+                cached = (version, specs, problems)
+                self._cache[key] = cached
+        return cached[1], cached[2]
+
+
+published_forms = _PublishedForms()
+
+
+def working_calendar(conn: sa.Connection, zone: str, district: str) -> WorkingCalendar:
+    """The office's working days: active holidays, local ones only when they cover the district.
+
+    The one place the sweep gets its calendar, so it can follow the holidays module's loader.
+    """
+    h = holiday_table.c
+    days: dict[date, str] = {}
+    for row in conn.execute(sa.select(h.day, h.name, h.kind, h.region_code).where(h.active.is_(True))):
+        if (
+            row.kind == LOCAL
+            and row.region_code
+            and not (district == row.region_code or district.startswith(row.region_code + "."))
+        ):
+            continue
+        days.setdefault(row.day, row.name)
+    return WorkingCalendar(days, zone)
+
+
+def region_text(names: Any, code: str | None) -> str:
+    """A region as a mail names it: "Desa Hapalah, Kecamatan Banua Lawas", "Kecamatan Banua Lawas"."""
+    if not code:
+        return ""
+    parts = code.split(".")
+    own = names.name(code) or code
+    if len(parts) == 4:
+        kind = "Kelurahan" if parts[3].startswith("1") else "Desa"
+        kecamatan = names.name(".".join(parts[:3]))
+        return f"{kind} {own}, Kecamatan {kecamatan}" if kecamatan else f"{kind} {own}"
+    if len(parts) == 3:
+        return f"Kecamatan {own}"
+    return own
+
+
+_sandbox = SandboxedEnvironment(undefined=ChainableUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+@dataclass
+class _Template:
+    """The escalation template compiled once per sweep: the admin's wording if it renders, else the default."""
+
+    subject: Template
+    body: Template
+    default: tuple[Template, Template] | None = None
+
+    @classmethod
+    def load(cls, conn: sa.Connection) -> _Template:
+        default = TEMPLATES[TEMPLATE]
+        compiled_default = (_sandbox.from_string(default.subject), _sandbox.from_string(default.body))
+        c = template_table.c
+        stored = conn.execute(sa.select(c.subject, c.body, c.changed_by).where(c.name == TEMPLATE)).first()
+        if stored is not None and stored.changed_by is not None:  # as outbox.render_mail: unedited rows follow the code
+            try:
+                return cls(_sandbox.from_string(stored.subject), _sandbox.from_string(stored.body), compiled_default)
+            except TemplateError:
+                log.exception("mail template %s as edited does not compile; the default is used", TEMPLATE)
+        return cls(*compiled_default)
+
+    def render(self, context: Mapping[str, Any]) -> tuple[str, str]:
+        try:
+            return " ".join(self.subject.render(context).split()), self.body.render(context)
+        except TemplateError:
+            if self.default is None:
+                raise
+            log.exception("mail template %s as edited does not render; the default is used", TEMPLATE)
+            subject, body = self.default
+            return " ".join(subject.render(context).split()), body.render(context)
+
+
+@dataclass
+class _Due:
+    """A due timer with its stay."""
+
+    id: int
+    stay_id: int
+    level: int
+    due_at: datetime
+    attempts: int
+    form: str
+    record_id: int
+    state: str
+    entered_at: datetime
+    region_code: str | None
+
+
+@dataclass
+class _Prepared:
+    """What a claimed timer writes: its outcome, the mails and whether an event goes on the timeline."""
+
+    due: _Due
+    outcome: str
+    mails: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None  # why obsolete
+
+    @property
+    def event(self) -> bool:
+        return self.outcome in (MAILED, NOBODY, OVERDUE)
+
+
+class _Sweep:
+    """One run of the sweep over a database."""
+
+    def __init__(self, engine: sa.Engine, settings: SweepSettings, now: datetime) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.now = now  # naive UTC, as stored
+        self.instant = now.replace(tzinfo=UTC)
+        self.report = SweepReport()
+        self.specs: dict[str, FormSpec] = {}
+        self.problems: dict[str, str] = {}
+        self.template: _Template | None = None
+        self.calendar: WorkingCalendar | None = None
+        self.recipients: dict[tuple[str, str, str | None], list[Recipient]] = {}
+        self.digest_users: set[int] = set()
+        self.insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+
+    # reading
+
+    def due(self, conn: sa.Connection, after: tuple[datetime, int] | None) -> list[_Due]:
+        t, s = timer_table.c, stay_table.c
+        query = (
+            sa.select(
+                t.id,
+                t.stay_id,
+                t.level,
+                t.due_at,
+                t.attempts,
+                s.form,
+                s.record_id,
+                s.state,
+                s.entered_at,
+                s.region_code,
+            )
+            .select_from(timer_table.join(stay_table, s.id == t.stay_id))
+            .where(t.fired_at.is_(None), t.due_at <= self.now, s.left_at.is_(None))
+            .order_by(t.due_at, t.id)
+            .limit(self.settings.batch_size)
+        )
+        if after is not None:
+            query = query.where(sa.or_(t.due_at > after[0], sa.and_(t.due_at == after[0], t.id > after[1])))
+        return [_Due(*row) for row in conn.execute(query)]
+
+    def start_batch(self, conn: sa.Connection) -> None:
+        """Per batch: the published forms (when the schema changed), digest choices; per sweep: template, calendar."""
+        self.specs, self.problems = published_forms.get(conn)
+        p = preference_table.c
+        self.digest_users = set(conn.execute(sa.select(p.user_id).where(p.daily_digest.is_(True))).scalars())
+        if self.template is None:
+            self.template = _Template.load(conn)
+        if self.calendar is None:
+            self.calendar = working_calendar(conn, self.settings.zone, self.settings.district)
+
+    def records(self, conn: sa.Connection, batch: list[_Due]) -> dict[tuple[str, int], tuple[str, str | None]]:
+        """(form, id) -> (title, region_code) of the batch's records that exist, one query per form."""
+        found: dict[tuple[str, int], tuple[str, str | None]] = {}
+        by_form: dict[str, set[int]] = defaultdict(set)
+        for due in batch:
+            if due.form in self.specs:
+                by_form[due.form].add(due.record_id)
+        for slug, ids in by_form.items():
+            spec = self.specs[slug]
+            title_field = spec.field(spec.title_field) if spec.title_field else None
+            columns = [sa.column("id"), sa.column("region_code")]
+            if title_field is not None:
+                columns.append(sa.column(column_name(title_field)))
+            table = sa.table(spec.table_name, *columns)
+            try:
+                with conn.begin_nested():  # on PostgreSQL an error would end the whole read transaction
+                    rows = conn.execute(sa.select(*table.c).where(table.c.id.in_(sorted(ids)))).all()
+            except sa.exc.DBAPIError as exc:  # its table is missing or unreadable: those timers fail
+                self.problems.setdefault(slug, f"{type(exc).__name__}: {exc.orig}")
+                continue
+            for row in rows:
+                found[(slug, row[0])] = (
+                    _title(spec, title_field, row[2] if title_field is not None else None, row[0]),
+                    row[1],
+                )
+        return found
+
+    def recipients_of(self, conn: sa.Connection, level: LadderLevel, region_code: str | None) -> list[Recipient]:
+        area = area_for(level.region_level, region_code, self.settings.district)
+        key = (level.role, level.region_level, area)
+        if key not in self.recipients:
+            self.recipients[key] = recipients(
+                conn,
+                level.role,
+                level.region_level,
+                region_code,
+                district=self.settings.district,
+                whole_district_roles=self.settings.whole_district_roles,
+            )
+        return self.recipients[key]
+
+    def prepare(
+        self, conn: sa.Connection, due: _Due, records: Mapping[tuple[str, int], tuple[str, str | None]]
+    ) -> _Prepared:
+        spec = self.specs.get(due.form)
+        if spec is None:
+            problem = self.problems.get(due.form)
+            raise SweepError(
+                f"form {due.form!r} cannot be loaded: {problem}" if problem else f"form {due.form!r} is not published"
+            )
+        if due.form in self.problems:
+            raise SweepError(f"form {due.form!r} cannot be read: {self.problems[due.form]}")
+        record = records.get((due.form, due.record_id))
+        if record is None:
+            raise SweepError(f"record #{due.record_id} of form {due.form!r} no longer exists")
+        workflow = workflow_of(spec)
+        state = workflow.state(due.state) if workflow is not None else None
+        if due.level == DEADLINE:
+            return _Prepared(due, OVERDUE)
+        level = next((lv for lv in state.ladder if lv.number == due.level), None) if state is not None else None
+        if level is None:
+            where = f"state {due.state!r}" if state is not None else f"the workflow of {due.form!r}"
+            return _Prepared(due, OBSOLETE, note=f"level {due.level} is no longer in {where}")
+        title, region_code = record
+        region_code = region_code or due.region_code
+        people = self.recipients_of(conn, level, region_code)
+        if not people:
+            return _Prepared(due, NOBODY)
+        assert self.template is not None and self.calendar is not None
+        waited = waited_days(self.calendar, due.entered_at.replace(tzinfo=UTC), self.instant)
+        context = {
+            "form": spec.title.id,
+            "record": title,
+            "region": self.settings.region_label(region_code),
+            "state": state.label.id if state is not None else due.state,
+            "waited": f"{waited} hari kerja",
+            "level": due.level,
+            "link": f"{self.settings.base_url.rstrip('/')}/forms/{due.form.replace('__', '/')}/show/{due.record_id}",
+        }
+        mails = []
+        for person in people:
+            subject, body = self.template.render({**context, "recipient": person.name})
+            mails.append(
+                {
+                    "to_addr": person.email,
+                    "subject": mask_identity_numbers(" ".join(subject.split()))[:998],
+                    "body_text": mask_identity_numbers(body),
+                    "body_html": None,
+                    "state": DIGEST if person.id in self.digest_users else QUEUED,
+                    "attempts": 0,
+                    "next_attempt_at": self.now,
+                    "created_at": self.now,
+                    "dedupe_key": dedupe_key(due.id, person.id),
+                    "user_id": person.id,
+                }
+            )
+        return _Prepared(due, MAILED, mails)
+
+    # writing
+
+    def write(self, prepared: list[_Prepared]) -> None:
+        """Claim and write `prepared` in one transaction; those claimed elsewhere are skipped."""
+        t, s = timer_table.c, stay_table.c
+        open_stay = sa.exists().where(s.id == t.stay_id, s.left_at.is_(None))
+        with write_transaction(self.engine) as conn:
+            claimed = set(
+                conn.execute(
+                    timer_table.update()
+                    .where(t.id.in_([p.due.id for p in prepared]), t.fired_at.is_(None), open_stay)
+                    .values(fired_at=self.now)
+                    .returning(t.id)
+                ).scalars()
+            )
+            mine = [p for p in prepared if p.due.id in claimed]
+            if not mine:
+                return
+            mails = [mail for p in mine for mail in p.mails]
+            if mails:
+                conn.execute(self.insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"]), mails)
+            events = [
+                {
+                    "form": p.due.form,
+                    "record_id": p.due.record_id,
+                    "at": self.now,
+                    "kind": "escalation",
+                    "stay_id": p.due.stay_id,
+                    "level": p.due.level,
+                }
+                for p in mine
+                if p.event
+            ]
+            if events:
+                conn.execute(event_table.insert(), events)
+            conn.execute(
+                timer_table.update()
+                .where(t.id == sa.bindparam("timer_id"))
+                .values(
+                    outcome=sa.bindparam("outcome"),
+                    recipients=sa.bindparam("count"),
+                    attempts=t.attempts + 1,
+                    last_error=sa.bindparam("note"),
+                ),
+                [{"timer_id": p.due.id, "outcome": p.outcome, "count": len(p.mails), "note": p.note} for p in mine],
+            )
+        report = self.report
+        report.fired += len(mine)
+        report.taken += len(prepared) - len(mine)
+        for p in mine:
+            report.count(p.outcome)
+            report.mails += len(p.mails)
+
+    def record_failures(self, failures: list[tuple[_Due, str]]) -> None:
+        """Count each failed try on its timer; at max_attempts it is fired as `failed`."""
+        if not failures:
+            return
+        t = timer_table.c
+        limit = self.settings.max_attempts
+        given_up = t.attempts + 1 >= limit
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                timer_table.update()
+                .where(t.id == sa.bindparam("timer_id"), t.fired_at.is_(None))
+                .values(
+                    attempts=t.attempts + 1,
+                    last_error=sa.bindparam("error"),
+                    fired_at=sa.case((given_up, self.now), else_=None),
+                    outcome=sa.case((given_up, FAILED), else_=None),
+                ),
+                [{"timer_id": due.id, "error": error} for due, error in failures],
+            )
+        for due, error in failures:
+            self.report.errors += 1
+            self.report.failed += due.attempts + 1 >= limit
+            log.warning(
+                "escalation timer %s (%s #%s level %s) failed: %s", due.id, due.form, due.record_id, due.level, error
+            )
+
+    # the run
+
+    def batch(self, rows: list[_Due]) -> None:
+        prepared: list[_Prepared] = []
+        failures: list[tuple[_Due, str]] = []
+        with write_intent(False), self.engine.connect() as conn:
+            self.start_batch(conn)
+            records = self.records(conn, rows)
+            for due in rows:
+                try:
+                    prepared.append(self.prepare(conn, due, records))
+                except Exception as exc:
+                    failures.append((due, _error_text(exc)))
+        if prepared:
+            try:
+                self.write(prepared)
+            except Exception:
+                log.warning("escalation sweep: a batch of %s did not commit; writing them one by one", len(prepared))
+                for one in prepared:
+                    try:
+                        self.write([one])
+                    except Exception as exc:
+                        failures.append((one.due, _error_text(exc)))
+        self.record_failures(failures)
+        self.report.batches += 1
+
+    def run(self, active: Callable[[], bool]) -> SweepReport:
+        after: tuple[datetime, int] | None = None
+        while active():
+            with write_intent(False), self.engine.connect() as conn:
+                rows = self.due(conn, after)
+            if not rows:
+                break
+            self.report.seen += len(rows)
+            after = (rows[-1].due_at, rows[-1].id)
+            self.batch(rows)
+            if len(rows) < self.settings.batch_size:
+                break
+        return self.report
+
+
+def _title(spec: FormSpec, title_field: Any, value: Any, record_id: int) -> str:
+    """A record's title as its mapped class names it (FormRecord.__str__): NIK and KK masked."""
+    if title_field is not None and value not in (None, ""):
+        return str(mask(value)) if title_field.type in PERSONAL_TYPES else str(value)
+    return f"#{record_id}"
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, SweepError) else str(exc)
+    return mask_identity_numbers(text)[:_ERROR_LENGTH]
+
+
+def sweep_due(
+    engine: sa.Engine,
+    settings: SweepSettings,
+    *,
+    now: datetime,
+    active: Callable[[], bool] = lambda: True,
+) -> SweepReport:
+    """Fire every timer due by `now` (naive UTC) of an open stay, batch by batch while `active()`."""
+    return _Sweep(engine, settings, now).run(active)
+
+
+def due_timer_ids(conn: sa.Connection, now: datetime, limit: int | None = None) -> list[int]:
+    """The ids of the timers a sweep at `now` finds (the raw indexed query; for checks and the benchmark)."""
+    t, s = timer_table.c, stay_table.c
+    query = (
+        sa.select(t.id)
+        .select_from(timer_table.join(stay_table, s.id == t.stay_id))
+        .where(t.fired_at.is_(None), t.due_at <= now, s.left_at.is_(None))
+        .order_by(t.due_at, t.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query).scalars())
