@@ -194,6 +194,7 @@ def setup(publish_forms: bool) -> None:
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     load_shipped_regions()
+    seed_holidays()  # before the forms: records a workflow puts in a state count working days
     if publish_forms:
         publish_path(None, "system")
     refresh_permissions()
@@ -281,6 +282,36 @@ def load_shipped_regions() -> None:
             return
         report = import_regions(conn, read_region_file(SHIPPED_LIST))
     click.echo(f"regions: {report.added} codes loaded")
+
+
+holidays_cli = AppGroup("holidays", help="The working-day calendar: national holidays, cuti bersama, local days off.")
+simpul_cli.add_command(holidays_cli)
+
+
+@holidays_cli.command("seed")
+@click.option(
+    "--year", "years", type=int, multiple=True, help="Year to seed (repeatable); default: this year and next."
+)
+@with_appcontext
+def holidays_seed(years: tuple[int, ...]) -> None:
+    """Add national holidays and cuti bersama from the `holidays` package; admins' days are kept."""
+    seed_holidays(years)
+
+
+def seed_holidays(years: Collection[int] = ()) -> None:
+    """Seed the holiday table (this year and next by default), then move the deadlines it changes."""
+    from datetime import UTC, datetime
+
+    from app.workflows.holidays import office_calendar, recompute_due, seed
+
+    now = datetime.now(UTC)
+    years = sorted(years or (now.year, now.year + 1))
+    with write_transaction(db.engine) as conn:
+        done = seed(conn, years, now)
+        if done.added:
+            config = current_app.config
+            recompute_due(conn, office_calendar(conn, config["DISTRICT"], config.get("TIME_ZONE") or None), now)
+    click.echo(f"holidays {', '.join(map(str, years))}: {done.added} added, {done.kept} already there")
 
 
 users_cli = AppGroup("users", help="Local and directory accounts.")

@@ -60,6 +60,9 @@ FIELD_KEYS = frozenset(
     }
 )
 ORDER_SYSTEM = ("id", "created_on", "changed_on")
+# A workflow's roles must see the form: those with `view` in its permissions, and Admin.
+WORKFLOW_ROLES_ALWAYS = ("Admin",)
+WORKFLOW_RULES: tuple[str, ...] = ()  # transition rules registered so far (none yet)
 NOT_A_COLUMN = ("child", "multichoice")  # no ordering, grouping, naming or index by these
 EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 
@@ -183,7 +186,42 @@ def parse_definition(data: Any, source: str, lines: Mapping[str, int] | None = N
     spec = _parse_form(reader, clean, "", parent=None)
     if reader.errors or spec is None:
         raise DefinitionErrors(reader.errors or [DefinitionError(source, "", Message(N_("is empty")))])
-    return replace(spec, lines=dict(lines or {}))
+    spec = replace(spec, lines=dict(lines or {}))
+    return _with_workflow(spec, clean["workflow"]) if clean.get("workflow") is not None else spec
+
+
+def workflow_roles(spec: FormSpec) -> tuple[str, ...]:
+    """Roles a form's workflow may name: those that may view the form, and Admin."""
+    viewers = {role for role, actions in spec.permissions.items() if "view" in actions}
+    return tuple(sorted(viewers | set(WORKFLOW_ROLES_ALWAYS)))
+
+
+def _with_workflow(spec: FormSpec, raw: Any) -> FormSpec:
+    """The form with its `workflow:` read and its state field among the fields (raises DefinitionErrors).
+
+    The engine adds the state field at the end; a stored version carries it already (a choice
+    field whose choices are the states), and keeps its place and id.
+    """
+    from app.workflows.definition import parse_workflow, state_field_spec  # it imports this module
+
+    workflow, errors = parse_workflow(raw, spec, workflow_roles(spec), WORKFLOW_RULES)
+    if workflow is None:
+        raise DefinitionErrors(errors)
+    made = state_field_spec(workflow)
+    fields = list(spec.fields)
+    for index, f in enumerate(fields):
+        if f.name != made.name:
+            continue
+        if f.retired:  # parse_workflow looks at live fields only
+            message = Message(
+                N_("'%(name)s' is a retired field of this form; choose another state_field"), {"name": f.name}
+            )
+            raise DefinitionErrors([located(spec, "workflow.state_field", message)])
+        fields[index] = replace(made, id=f.id, label=f.label, help=f.help)
+        break
+    else:
+        fields.append(made)
+    return replace(spec, fields=tuple(fields), workflow=workflow)
 
 
 def _parse_form(

@@ -6,24 +6,35 @@ working app can be built (`verify`) publishes nothing: the previous version stay
 success the schema version is bumped. The publish runs inside `schema_change`, holding the
 schema lock exclusively, so no request runs while the tables change, and every request after
 it is served by an app built for the new version (see schema_lock.py and app/live.py).
+
+A form with a `workflow:` keeps its records in states: a version that removes a state still
+holding records is refused (naming how many) unless its `moved:` says where they go; in the
+same transaction as the DDL, records are moved (app/workflows/service.py: a new stay and an
+Event "moved" each), a workflow new to a form puts its records in the initial state, and a
+changed ladder gets the open stays' timers computed again. The dry run reports the moves.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from .changes import ChangeRefused, Plan, RowProblem, apply_plan, dry_run, plan_changes
+from .fieldtypes import column_name
 from .loader import DefinitionError, DefinitionErrors, carry_retired, check_change, check_references
 from .messages import N_, Message
 from .schema_lock import require_exclusive
 from .serialize import to_definition
 from .spec import FormSpec
 from .store import dump_json, form_table, form_version_table, published_specs, published_versions, schema_state_table
+
+if TYPE_CHECKING:
+    from app.workflows.calendar import WorkingCalendar
 
 
 @dataclass
@@ -78,6 +89,7 @@ def publish(
     *,
     based_on: Mapping[str, int] | None = None,
     verify: Callable[[Mapping[str, FormSpec], Collection[str]], None] | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> PublishReport:
     """Publish `candidates` inside the caller's `schema_change`; raise instead of half-publishing.
 
@@ -91,7 +103,8 @@ def publish(
 
     Raises DefinitionErrors for definitions that cannot be published at all and
     ChangeRefused (with the offending rows) for changes the stored data would not survive.
-    The caller commits; on an exception it must roll back.
+    The caller commits; on an exception it must roll back. `calendar`: the working days that
+    stays of records moved into states count in (default: the office's, from its holiday table).
     """
     report = PublishReport(dry_run=dry_run_only)
     current_version = _schema_version(conn, changing=not dry_run_only)
@@ -118,6 +131,7 @@ def publish(
 
     problems: list[RowProblem] = []
     final: dict[str, FormSpec] = {}
+    states: dict[str, dict[str | None, int]] = {}  # workflow forms: records per state before
     for slug in _order(candidates):
         old = published.get(slug)
         new = carry_retired(old, candidates[slug]) if old else candidates[slug]
@@ -127,13 +141,20 @@ def publish(
         plan = plan_changes(old, new, conn.dialect)
         report.plans[slug] = plan
         final[slug] = new
+        if new.workflow is not None or (old is not None and old.workflow is not None):
+            states[slug] = _state_counts(conn, old, new)
+            errors += _workflow_problems(old, new, states[slug])
         if old is not None:
-            problems += dry_run(conn, plan)
+            problems += dry_run(conn, _without_state_checks(plan, new))
+    if errors:
+        raise DefinitionErrors(errors)
     if problems:
         raise ChangeRefused(problems)
     if verify is not None and final:
         verify({**published_specs(conn, problems={}), **final}, set(final))
     if dry_run_only or not final:
+        for slug, counts in states.items():
+            report.notes[slug] = _moves(final[slug], counts)
         report.schema_version = current_version
         return report
 
@@ -141,6 +162,12 @@ def publish(
     for slug, spec in final.items():
         version = (conn.execute(sa.select(form_table.c.version).where(form_table.c.slug == slug)).scalar() or 0) + 1
         notes = apply_plan(conn, report.plans[slug], version, user_table)
+        if slug in states:
+            from app.workflows.service import workflow_published  # the workflow runtime builds on this engine
+
+            notes += workflow_published(
+                conn, published.get(slug), spec, states[slug], datetime.now(UTC), calendar=calendar
+            )
         changes = [c.describe() for c in report.plans[slug].changes]
         if version == 1:
             conn.execute(form_table.insert().values(slug=slug, version=version, retired=False, changed_on=now))
@@ -169,6 +196,47 @@ def publish(
         .values(version=report.schema_version, changed_on=now)
     )
     return report
+
+
+def _state_counts(conn: sa.Connection, old: FormSpec | None, new: FormSpec) -> dict[str | None, int]:
+    """How many records are in each state now (None: no state: the column is new, or empty)."""
+    if old is None:
+        return {}  # a new table
+    table = sa.table(old.table_name, sa.column("id"))
+    made = new.field(new.state_field) if new.state_field else None
+    stored = old.field_by_id(made.id) if made is not None else None
+    if stored is None:
+        return {None: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()}
+    column = sa.column(column_name(stored))
+    rows = conn.execute(sa.select(column, sa.func.count()).select_from(table).group_by(column))
+    return {state: count for state, count in rows}
+
+
+def _workflow_problems(old: FormSpec | None, new: FormSpec, counts: Mapping[str | None, int]) -> list[DefinitionError]:
+    if new.workflow is None:
+        return []
+    from app.workflows.definition import check_workflow_change
+
+    return check_workflow_change(old.workflow if old is not None else None, new.workflow, counts)
+
+
+def _moves(spec: FormSpec, counts: Mapping[str | None, int]) -> list[str]:
+    """What a publish will do to the records' states (for the dry run's notes)."""
+    if spec.workflow is None:
+        return []
+    from app.workflows.definition import state_moves
+    from app.workflows.service import describe_moves
+
+    return describe_moves(state_moves(spec.workflow, counts), counts, spec.table_name)
+
+
+def _without_state_checks(plan: Plan, new: FormSpec) -> Plan:
+    """The plan without checks of the state column's values: check_workflow_change and `moved` see to them."""
+    if new.state_field is None:
+        return plan
+    state_id = new.field(new.state_field).id
+    kept = [c for c in plan.changes if not (c.table == new.table_name and c.field_id == state_id)]
+    return replace(plan, changes=kept)
 
 
 def _refuse_changed_since(conn: sa.Connection, candidates: Mapping[str, FormSpec], based_on: Mapping[str, int]) -> None:

@@ -91,5 +91,9 @@ def to_definition(spec: FormSpec) -> dict[str, Any]:
             data["grid"]["key_range"] = list(grid.key_range)
     if spec.singleton:
         data["singleton"] = True
+    if spec.workflow is not None:
+        from app.workflows.definition import as_definition  # it imports the loader, which needs this package
+
+        data["workflow"] = as_definition(spec.workflow)
     data.update(_table_part(spec))
     return data

@@ -327,6 +327,8 @@ FORM = Keys(
         "rules": Seq(RULE, MAX_RULES),
         "singleton": FLAG,
         "grid": GRID,
+        # States and transitions: shaped and read by app/workflows/definition.py (its WORKFLOW).
+        "workflow": Anything(),
     },
     N_("a mapping with form, title and fields"),
 )

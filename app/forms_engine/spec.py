@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .messages import shown
+
+if TYPE_CHECKING:  # app.workflows.spec imports this module
+    from app.workflows.spec import WorkflowSpec
 
 LANGS = ("id", "en")
 _LAST_STEP = re.compile(r"(\.[^.\[\]]*|\[\d+\])\Z")
@@ -141,6 +144,8 @@ class FormSpec:
     rules: tuple[RuleSpec, ...] = ()
     singleton: bool = False
     grid: GridSpec | None = None
+    # States and transitions of the records (`workflow:`); its state field is among `fields`.
+    workflow: WorkflowSpec | None = None
     parent: str | None = None
     source: str = ""
     # Line of each path in the source file (empty when the definition did not come from a file).
@@ -150,6 +155,11 @@ class FormSpec:
     def table_name(self) -> str:
         """Name of the SQL table holding this form's records."""
         return f"form_{self.slug}"
+
+    @property
+    def state_field(self) -> str | None:
+        """The field holding each record's workflow state (changed by transitions only), or None."""
+        return self.workflow.state_field if self.workflow is not None else None
 
     @property
     def live_fields(self) -> tuple[FieldSpec, ...]:

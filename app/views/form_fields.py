@@ -155,6 +155,8 @@ class SpecForm(DynamicForm):
         errors: dict[str, list[Message]] = {}
         existing_id = getattr(self, "_id", None)
         for f in input_fields(spec):
+            if f.name == spec.state_field and existing_id is not None:  # not an input: kept as stored
+                raw[f.name] = self._current_value(f, existing_id)
             if f.name not in self._fields:
                 continue
             data = self[f.name].data
@@ -247,7 +249,8 @@ def build_form(spec: FormSpec, models: dict[str, Any], session_factory: Any) -> 
         ),
     }
     for f in input_fields(spec):
-        attrs[f.name] = wtforms_field(f, models, session_factory)
+        if f.name != spec.state_field:  # the workflow's steps change it, never this form
+            attrs[f.name] = wtforms_field(f, models, session_factory)
     if spec.parent:
         parent = models[spec.parent]
         attrs["parent"] = QuerySelectField(

@@ -6,7 +6,7 @@ import io
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import abort, flash, g, redirect, request, send_file, session, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, send_file, session, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.exceptions import DatabaseException, FABException
 from flask_appbuilder.urltools import get_filter_args, get_order_args
@@ -47,6 +47,8 @@ from app.views.openapi import DocumentedModelApi
 from app.views.record_checks import check_for_user
 from app.views.related import child_count, related_tabs, still_used_message
 from app.views.schemas import input_schema, output_schema
+from app.workflows import service as workflow_service
+from app.workflows.holidays import office_calendar
 
 ACTION_PERMISSIONS = {
     "view": "can_read",
@@ -110,6 +112,19 @@ def stamp(item: Any, spec: FormSpec, is_new: bool) -> None:
     item.changed_on = now
     item.changed_by_fk = _user_id()
     item.region_code = record_region(item)
+
+
+def _actor() -> workflow_service.Actor | None:
+    """Who saves a record, for its workflow timeline (app/workflows/service.py's flush hook)."""
+    user = getattr(g, "user", None) if has_request_context() else None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return workflow_service.Actor(user.id, user.username)
+
+
+def _office_calendar(conn: Any) -> Any:
+    """The office's working days, as the settings record (or config) names its district and zone."""
+    return office_calendar(conn, current_app.config["DISTRICT"], current_app.config.get("TIME_ZONE") or None)
 
 
 def _file_link(field: FieldSpec) -> property:
@@ -486,6 +501,11 @@ class FormApi(RequestFilters, DocumentedModelApi):
                 and (item is None or data[f.name] != getattr(item, f.name))
             ):
                 errors[f.name] = [Message(N_("files are uploaded through the screen"))]
+        state = self.spec.state_field  # changed by the workflow's steps only: sent back unchanged at most
+        if state is not None and state in data:
+            kept = getattr(item, state) if item is not None else self.spec.workflow.initial  # type: ignore[union-attr]
+            if data[state] != kept:
+                errors[state] = [Message(N_("the state is changed by the workflow's steps only"))]
         for f in input_fields(self.spec):
             if f.type == "reference" and clean.get(f.name) is not None and f.name in data:
                 target = self.datamodel.get_related_model(f.name)
@@ -606,7 +626,9 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
     form = build_form(spec, models, lambda: db.session)
     list_cols = _display_columns(spec, model, tuple(f for f in fields if f.in_list))
     show_cols = _display_columns(spec, model, fields)
-    edit_cols = [f.name for f in fields] + (["parent"] if spec.parent else []) + [CONFIRM_FIELD]
+    edit_cols = (
+        [f.name for f in fields if f.name != spec.state_field] + (["parent"] if spec.parent else []) + [CONFIRM_FIELD]
+    )
     attrs: dict[str, Any] = {
         "spec": spec,
         "tables": record_tables(models),
@@ -661,8 +683,8 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
         # Load in the list query everything the list schema writes out (else: a query per row).
         "list_select_columns": ["id", *columns, "region_code", "created_on", "changed_on"],
         "show_columns": ["id", *columns],
-        "add_columns": columns,
-        "edit_columns": columns,
+        "add_columns": [c for c in columns if c != spec.state_field],
+        "edit_columns": [c for c in columns if c != spec.state_field],
         "order_columns": ["id", *[column_name(f) for f in fields if f.type != "multichoice" and not is_personal(f)]],
         "search_columns": _filter_columns(fields),
         "list_model_schema": output_schema(spec, models, with_children=False),
@@ -684,6 +706,8 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
 
 def register_form(appbuilder: Any, spec: FormSpec, models: dict[str, Any]) -> None:
     """Add the menu entry, screens and API of one form (child tables as related views)."""
+    if spec.workflow is not None:  # first stay of new records, stays kept with their records
+        workflow_service.install_record_hooks(_actor, _office_calendar)
     # Every class is built before any is added, so a form that fails to build leaves nothing behind.
     children = [(build_view(child, models), build_api(child, models)) for child in spec.children]
     view = build_view(spec, models, related=[child_view for child_view, _ in children])

@@ -159,7 +159,9 @@ def output_schema(spec: FormSpec, models: dict[str, Any], with_children: bool = 
 
 def input_schema(spec: FormSpec, partial: bool = False) -> Schema:
     """The documented body of POST and PUT (validation itself is the engine's)."""
-    attrs: dict[str, Any] = {f.name: _field(f, for_input=True) for f in input_fields(spec)}
+    attrs: dict[str, Any] = {
+        f.name: _field(f, for_input=True) for f in input_fields(spec) if f.name != spec.state_field
+    }
     if spec.parent:
         attrs["parent_id"] = fields.Integer(required=True)
     name = f"{spec.slug}_{'put' if partial else 'post'}"

@@ -705,7 +705,7 @@ TAKES: dict[tuple[str, str], str] = {
     **{(p, k): "value" for p in ("field", "nested") for k in ("min", "max")},
     **{(p, "default"): "default" for p in ("field", "nested")},
     **{("rule", k): "choice value" for k in ("female", "male")},
-    **{("form", k): "mapping" for k in ("permissions", "grid")},
+    **{("form", k): "mapping" for k in ("permissions", "grid", "workflow")},
     **{("rule", k): "mapping" for k in ("when", "where")},
     **{(p, "choices"): "list" for p in ("field", "nested")},
     ("form", "region_field"): "name or false",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,28 +46,31 @@ ROOT = HERE.parent.parent
 ROLES = ("Admin", "Dinsos", "Kecamatan", "Operator Desa", "Viewer")  # app/access/permissions.py
 
 
-def rujukan_form(with_extra_fields: bool = True) -> FormSpec:
-    """forms/rujukan.yaml as shipped, with the fields the workflow needs appended (read-only)."""
-    text = (ROOT / "forms" / "rujukan.yaml").read_text(encoding="utf-8")
-    if with_extra_fields:
-        rules = text.index("\nrules:")
-        text = text[: rules + 1] + (HERE / "rujukan_extra_fields.yaml").read_text(encoding="utf-8") + text[rules + 1 :]
-    document = read_yaml(text.encode())
-    return parse_definition(document.data, "forms/rujukan.yaml", document.lines)
+def rujukan_document() -> Any:
+    """forms/rujukan.yaml as read (data and lines)."""
+    return read_yaml((ROOT / "forms" / "rujukan.yaml").read_bytes())
+
+
+def rujukan_form(without: tuple[str, ...] = ()) -> FormSpec:
+    """forms/rujukan.yaml's form without its `workflow:` block (and without the fields named)."""
+    document = rujukan_document()
+    data = {key: value for key, value in document.data.items() if key != "workflow"}
+    data["fields"] = [f for f in data["fields"] if f["name"] not in without]
+    return parse_definition(data, "forms/rujukan.yaml", document.lines)
 
 
 def slrt_workflow(form: FormSpec) -> tuple[WorkflowSpec | None, list[str]]:
-    """tests/workflows/slrt_rujukan.yaml parsed against `form`; errors as printed."""
-    document = read_yaml((HERE / "slrt_rujukan.yaml").read_bytes())
+    """The `workflow:` block of forms/rujukan.yaml parsed against `form`; errors as printed."""
+    document = rujukan_document()
     spec, errors = parse_workflow(
-        document.data, form, ROLES, (), path="", source="slrt_rujukan.yaml", lines=document.lines
+        document.data["workflow"], form, ROLES, (), source="forms/rujukan.yaml", lines=document.lines
     )
     return spec, [str(e) for e in errors]
 
 
 @pytest.fixture(scope="session")
 def slrt() -> WorkflowSpec:
-    """The shipped SLRT referral workflow, valid against rujukan with its extra fields."""
+    """The shipped SLRT referral workflow, valid against the rest of forms/rujukan.yaml."""
     spec, errors = slrt_workflow(rujukan_form())
     assert spec is not None, errors
     return spec

@@ -25,15 +25,15 @@ def test_parses_against_rujukan_with_its_extra_fields(slrt: WorkflowSpec) -> Non
     assert [s.name for s in slrt.states if s.terminal] == ["selesai"]
 
 
-def test_the_shipped_form_lacks_only_the_listed_fields() -> None:
-    """forms/rujukan.yaml as it is: exactly the fields in rujukan_extra_fields.yaml are missing."""
-    spec, errors = slrt_workflow(rujukan_form(with_extra_fields=False))
+def test_the_fields_the_workflow_needs() -> None:
+    """Without its outcome fields, forms/rujukan.yaml's workflow is refused, each use located."""
+    spec, errors = slrt_workflow(rujukan_form(without=("hasil", "alasan_penolakan")))
     assert spec is None
     assert errors == [
-        "slrt_rujukan.yaml: transitions[5].set.hasil: 'hasil' is not a field of this form (line 82)",
-        "slrt_rujukan.yaml: transitions[6].requires: 'alasan_penolakan' is not a field of this form (line 88)",
-        "slrt_rujukan.yaml: transitions[6].set.hasil: 'hasil' is not a field of this form (line 89)",
-        "slrt_rujukan.yaml: transitions[7].set.hasil: 'hasil' is not a field of this form (line 96)",
+        "forms/rujukan.yaml: workflow.transitions[5].set.hasil: 'hasil' is not a field of this form (line 136)",
+        "forms/rujukan.yaml: workflow.transitions[6].requires: 'alasan_penolakan' is not a field of this form (line 142)",
+        "forms/rujukan.yaml: workflow.transitions[6].set.hasil: 'hasil' is not a field of this form (line 143)",
+        "forms/rujukan.yaml: workflow.transitions[7].set.hasil: 'hasil' is not a field of this form (line 150)",
     ]
 
 
