@@ -5,6 +5,12 @@ sex, with serials spread over 0001-0999 (masked numbers differ). A few regulars 
 three aid rosters, in a referral or at the bimtek, so the recipient history has something to
 show. Every record of a scoped form gets its region code the way the screens give it. The
 same seed gives the same data. `scale` adds that many extra roster lines for benchmarks.
+
+Referrals go through the SLRT workflow of forms/rujukan.yaml: some in every state, with the
+stays, timers and timeline (events) a real history leaves. Their stays are placed before the
+real time of loading, so that in every state with a deadline some are not yet due and some are
+overdue at each level of the ladder (the deadline and each escalation due, none fired yet: the
+scheduler's sweep fires them); closed ones have each outcome.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +29,9 @@ from app.forms_engine.record import validate_values
 from app.forms_engine.spec import FormSpec
 from app.forms_engine.tables import all_tables, build_table
 from app.regions.importer import region_table
+from app.workflows.calendar import WorkingCalendar
+from app.workflows.ladder import Ladder
+from app.workflows.models import event_table, stay_table, timer_table
 
 SEED = 20201104
 BATCH = 5000
@@ -632,7 +641,115 @@ def _referrals(
                 },
             )
         )
-    loaded["rujukan"] = len(load.insert("rujukan", rows))
+    ids = load.insert("rujukan", rows)
+    loaded["rujukan"] = len(ids)
+    if load.specs.get("rujukan") is not None and load.specs["rujukan"].workflow is not None:
+        _referral_history(load, ids, agencies, rng)
+
+
+# The SLRT steps that lead a referral to each state (and to each outcome of `selesai`).
+REFERRAL_PATHS = {
+    "terdaftar": (),
+    "diverifikasi": ("verifikasi",),
+    "dirujuk": ("verifikasi", "rujuk"),
+    "ditangani": ("verifikasi", "rujuk", "tangani"),
+    "dipantau": ("verifikasi", "rujuk", "tangani", "pantau"),
+    "tertangani": ("verifikasi", "rujuk", "tangani", "pantau", "selesaikan"),
+    "ditolak": ("verifikasi", "tolak"),
+    "tidak_dapat_dihubungi": ("verifikasi", "rujuk", "tidak_terhubungi"),
+}
+COMMENTS = {
+    "rujuk": "Berkas lengkap, dirujuk sesuai kebutuhan",
+    "tolak": "Sudah menerima bantuan yang sama",
+    "tidak_terhubungi": "Tiga kali dikunjungi dan ditelepon, tidak ada di tempat",
+}
+DEMO_ACTOR_NAME = "demo"
+
+
+def _entered_for(ladder: Ladder, now: datetime, due: int) -> datetime:
+    """An instant before `now` from which exactly `due` of the stay's timers have come by `now`."""
+    for days in range(0, 120):
+        entered = now - timedelta(days=days, hours=1)
+        if sum(t.at <= now for t in ladder.timers(entered)) == due:
+            return entered
+    raise ValueError(f"no entry time gives {due} due timers in {ladder.state.name}")
+
+
+def _referral_history(load: Loader, ids: list[int], agencies: list[int], rng: random.Random) -> None:
+    """Put the demo referrals in every state of the workflow, with stays, timers and timelines."""
+    from app.workflows.holidays import office_calendar
+    from app.workflows.service import TRANSITION, Actor, add_event, enter_state
+
+    spec = load.specs["rujukan"]
+    workflow = spec.workflow
+    assert workflow is not None
+    paths = {k: p for k, p in REFERRAL_PATHS.items() if all(workflow.transition(step) for step in p)}
+    calendar: WorkingCalendar = office_calendar(load.conn)
+    now = datetime.now(UTC)
+    # In each state with a deadline: not yet due, then overdue at the deadline and at each level.
+    targets: list[tuple[str, int]] = []
+    for state in workflow.states:
+        if state.name in paths and not state.terminal:
+            targets += [(state.name, due) for due in range(len(Ladder(state, calendar).timers(now)) + 1)]
+    targets += [(outcome, 0) for outcome in ("tertangani", "ditolak", "tidak_dapat_dihubungi") if outcome in paths] * 2
+    targets += [(rng.choice(["terdaftar", "diverifikasi"]), 0) for _ in range(len(ids) - len(targets))]
+    table = load.tables["rujukan"]
+    actor = Actor(None, DEMO_ACTOR_NAME)
+    for record_id, (target, due) in zip(ids, targets, strict=False):
+        path = paths[target]
+        final = workflow.transition(path[-1]).target if path else workflow.initial  # type: ignore[union-attr]
+        ladder = Ladder(workflow.state(final), calendar)  # type: ignore[arg-type]
+        last = _entered_for(ladder, now, due) if ladder.state.sla else now - timedelta(days=rng.randint(1, 20))
+        # Each earlier step one to three days before the next (within their deadlines).
+        times = [last]
+        for _ in path:
+            times.insert(0, times[0] - timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 5)))
+        row = load.conn.execute(sa.select(table.c.region_code).where(table.c.id == record_id)).one()
+        stay = enter_state(
+            load.conn, spec, record_id, workflow.initial, times[0], actor, row.region_code, calendar=calendar
+        )
+        add_event(load.conn, "rujukan", record_id, "created", times[0], actor, to_state=workflow.initial, stay_id=stay)
+        state = workflow.initial
+        for step, at in zip(path, times[1:], strict=True):
+            transition = workflow.transition(step)
+            assert transition is not None
+            stay = enter_state(
+                load.conn, spec, record_id, transition.target, at, actor, row.region_code, calendar=calendar
+            )
+            add_event(
+                load.conn,
+                "rujukan",
+                record_id,
+                TRANSITION,
+                at,
+                actor,
+                transition=step,
+                from_state=state,
+                to_state=transition.target,
+                comment=COMMENTS.get(step),
+                stay_id=stay,
+            )
+            state = transition.target
+        values: dict[str, Any] = {workflow.state_field: state}
+        if "rujuk" in path:  # the step requires an agency and a date
+            values |= {"dirujuk_ke": rng.choice(agencies) if agencies else None}
+            values |= {"tanggal_rujukan": times[path.index("rujuk") + 1].date()}
+        if target in ("tertangani", "ditolak", "tidak_dapat_dihubungi"):
+            values["hasil"] = target
+        if target == "ditolak":
+            values["alasan_penolakan"] = COMMENTS["tolak"]
+        columns = {c.name for c in table.c}
+        load.conn.execute(
+            table.update()
+            .where(table.c.id == record_id)
+            .values(
+                {
+                    ("dirujuk_ke_id" if k == "dirujuk_ke" else k): v
+                    for k, v in values.items()
+                    if ("dirujuk_ke_id" if k == "dirujuk_ke" else k) in columns and v is not None
+                }
+            )
+        )
 
 
 # Children before parents, referring forms before the forms they refer to.
@@ -664,3 +781,8 @@ def clear_demo(conn: sa.Connection, specs: dict[str, FormSpec]) -> None:
     for slug in DEMO_FORMS:
         if load.has(slug):
             conn.execute(load.tables[slug].delete())
+    # The referrals' stays, timers and timelines go with them.
+    stays = sa.select(stay_table.c.id).where(stay_table.c.form.in_(DEMO_FORMS))
+    conn.execute(timer_table.delete().where(timer_table.c.stay_id.in_(stays)))
+    conn.execute(stay_table.delete().where(stay_table.c.form.in_(DEMO_FORMS)))
+    conn.execute(event_table.delete().where(event_table.c.form.in_(DEMO_FORMS)))
