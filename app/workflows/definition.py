@@ -1,51 +1,8 @@
 """Read and validate a form's `workflow:` block into a WorkflowSpec, every problem located.
 
-A workflow belongs to one form and is published and versioned with it. The block:
-
-```yaml
-workflow:
-  state_field: status          # the choice field holding each record's state (default: status).
-                               # The engine adds it to the form itself (state_field_spec): the
-                               # form's own fields must not use this name.
-  initial: terdaftar           # where new records start (default: the first state)
-  states:                      # a list, like fields; names a-z, 0-9, _
-    - name: terdaftar
-      label: {id: Terdaftar, en: Registered}   # or just "Terdaftar"
-      sla: 3                   # working days a record may stay here before it is overdue
-      ladder:                  # escalation once overdue: each level fires once per stay
-        - {after: 1, role: Operator Desa, level: desa}     # 1 working day overdue
-        - {after: 3, role: Kecamatan, level: kecamatan}    # strictly later, same or wider area
-        - {after: 5, role: Dinsos, level: kabupaten}
-    - name: diverifikasi
-      label: {id: Diverifikasi, en: Verified}
-      sla: 5                   # a state without sla has no deadline and no ladder
-    - name: selesai
-      label: {id: Selesai, en: Closed}
-      terminal: true           # records end here: no sla, no ladder, no transition out
-  transitions:
-    - name: verifikasi         # names a-z, 0-9, _; unique
-      from: terdaftar          # a state or a list of states
-      to: diverifikasi
-      label: {id: Verifikasi, en: Verify}
-      roles: [Operator Desa, Kecamatan, Dinsos]   # who may take it (no role is implied)
-      requires: [kategori_pmks]                   # fields that must be filled in first
-    - name: tolak
-      from: [terdaftar, diverifikasi]
-      to: selesai
-      label: {id: Tolak, en: Refuse}
-      roles: [Kecamatan, Dinsos]
-      requires: [alasan_penolakan]
-      set: {hasil: ditolak}    # values written when it is taken (a closing outcome)
-    - name: tidak_terhubungi
-      from: [terdaftar, diverifikasi]
-      to: selesai
-      label: {id: Tidak dapat dihubungi, en: Not reachable}
-      roles: [Operator Desa, Kecamatan, Dinsos]
-      comment_required: true   # the person taking it must say why
-      rule: registry_checked   # optional: a registered transition rule, by name
-      set: {hasil: tidak_dapat_dihubungi}
-  moved: {ditunda: terdaftar}  # states removed from an earlier version: where their records go
-```
+A workflow belongs to one form and is published and versioned with it. The block's format,
+with an example, is in README.md ("Workflows" under "Form definitions"; tested by
+tests/workflows/test_documented_example.py).
 
 What is checked, each problem as `forms/x.yaml: workflow.states[2].sla: … (line 14)`:
 - shapes first (texts, whole numbers, lists, mappings), as for the form; unknown keys;

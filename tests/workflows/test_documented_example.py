@@ -1,14 +1,13 @@
-"""The example in definition.py's docstring (the format's documentation) is a valid workflow."""
+"""The example in README.md ("Workflows", the format's documentation) is a valid workflow."""
 
 from __future__ import annotations
 
 import yaml
 
 from app.forms_engine.loader import parse_definition
-from app.workflows import definition
 from app.workflows.definition import parse_workflow
 
-from .conftest import ROLES
+from .conftest import ROLES, ROOT
 
 FORM = """
 form: contoh
@@ -22,8 +21,8 @@ fields:
 
 
 def test_the_documented_example_parses() -> None:
-    doc = definition.__doc__ or ""
-    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = "workflow:\n" + readme.split("```yaml\nworkflow:\n", 1)[1].split("```", 1)[0]
     form = parse_definition(yaml.safe_load(FORM), "contoh.yaml")
     spec, errors = parse_workflow(yaml.safe_load(example)["workflow"], form, ROLES, ("registry_checked",))
     assert errors == []
