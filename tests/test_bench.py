@@ -26,6 +26,14 @@ FIGURES: dict[str, list[tuple[str, int]]] = {
         (rf"^(first page|page \d+|last page|kec |desa )\S*.*\d+\.\d+ /\s*\d+\.\d+\s+{RATIO}\s+{RATIO}$", 10),
         (rf"^(last|deep)/first \(p50\): raw SQL {RATIO}, stock screen {RATIO}, gen screen {RATIO}", 4),
     ],
+    "escalation_sweep.py": [
+        (r"^(SQLite|PostgreSQL): 10,000 stays \(2 timers each\), 100 due, \d+ users; loaded in ", 2),
+        (
+            rf"^(SQLite|PostgreSQL) sweep: 100 due timers, [\d,]+ mails queued: raw indexed query .* sweep/raw {RATIO}$",
+            2,
+        ),
+        (rf"^(SQLite|PostgreSQL) delivery: [\d,]+ mails to aiosmtpd: .* outbox/raw {RATIO} \(goal >= 0\.80x\)$", 2),
+    ],
     "regions_import.py": [
         (r"^region list: wilayah-63\.csv \(2,186 codes\)", 1),
         (rf"^(sqlite|postgresql)\s+\d+\.\d+\s+\d+\.\d+\s+\d+\.\d+\s+{RATIO}$", 2),
