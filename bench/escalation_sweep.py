@@ -140,6 +140,7 @@ def load(engine: sa.Engine, data: tuple[list[tuple], ...]) -> float:
             pg.autocommit = True
             for table, _ in TABLES:
                 pg.execute(f"VACUUM ANALYZE {table}")
+            pg.autocommit = False  # it goes back to the pool
         finally:
             raw.close()
     else:

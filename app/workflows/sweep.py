@@ -388,7 +388,8 @@ class _Sweep:
 
     def start_batch(self, conn: sa.Connection) -> None:
         """Per batch: the published forms (when the schema changed), digest choices; per sweep: template, calendar."""
-        self.specs, self.problems = published_forms.get(conn)
+        self.specs, problems = published_forms.get(conn)
+        self.problems = dict(problems)  # this batch's own: a table unreadable now must not stick to the cache
         p = preference_table.c
         self.digest_users = set(conn.execute(sa.select(p.user_id).where(p.daily_digest.is_(True))).scalars())
         if self.template is None:
