@@ -106,6 +106,11 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
                 category="Bantuan Sosial",
                 category_label=lazy_gettext("Social aid"),
             )
+        from app.views.holidays_admin import register_holidays_admin
+        from app.views.workflow_dashboard import register_overdue_screen
+
+        register_overdue_screen(appbuilder, app.extensions["simpul_specs"])
+        register_holidays_admin(appbuilder)
         from app.views.menu import finish_menu
 
         finish_menu(appbuilder)

@@ -31,6 +31,7 @@ from app.views.generated import FormModelView, permission_view_name
 from app.views.history_tab import action_label
 from app.views.labels import current_lang
 from app.views.menu import menu_order
+from app.views.workflow_dashboard import TasksTitle, collect_tasks
 
 RECENT_CHANGES = 10
 
@@ -225,6 +226,7 @@ def _recent(entry: AuditEntry, model: Any) -> RecentChange:
     return RecentChange(local_timestamp(entry.at), action_label(entry.action), form_title(entry.form), record, url)
 
 
+register_panel(HomePanel("tasks", TasksTitle(), "simpul/workflow/tasks_panel.html", collect_tasks, order=10))
 register_panel(
     HomePanel("shortcuts", lazy_gettext("Add new records"), "simpul/home/shortcuts.html", collect_shortcuts, order=20)
 )

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from flask import current_app, has_request_context, request
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
@@ -23,9 +25,11 @@ from app.access.personal import PERSONAL_TYPES, mask
 from app.access.scope import scoped
 from app.forms_engine.fieldtypes import FALSE_WORDS, TRUE_WORDS, column_name, record_id
 from app.forms_engine.spec import FieldSpec
+from app.office import utc_now
 from app.regions.importer import CODE
 from app.views.labels import current_lang, lazy_text
 from app.views.region_widget import region_picker
+from app.workflows.models import stay_table, timer_table
 
 FILTER_ARG = re.compile(r"^_flt_(\d)_(.+)$")
 MAX_REFERENCE_OPTIONS = 500  # a reference filter's select lists at most this many records (type-ahead on them)
@@ -58,15 +62,118 @@ class RequestFilters:
         per_request = request.environ.setdefault("simpul.filters", {})
         key = id(self)
         if key not in per_request:
-            per_request[key] = self.datamodel.get_filters(  # type: ignore[attr-defined]
-                self.search_columns,  # type: ignore[attr-defined]
-                getattr(self, "search_filters", None),
+            per_request[key] = with_overdue(
+                self.datamodel.get_filters(  # type: ignore[attr-defined]
+                    self.search_columns,  # type: ignore[attr-defined]
+                    getattr(self, "search_filters", None),
+                )
             )
         return per_request[key]
 
     @_filters.setter
     def _filters(self, value: Any) -> None:
         self.__dict__["_filters_at_build"] = value
+
+
+# -- the overdue filter of workflow forms ---------------------------------------------------
+#
+# Hung on the form's state column (FAB filters belong to a column), after the column's own
+# filters so their screen positions stay as they were. Its values: yes/no (the record's open
+# stay is past its deadline, or not), and for the overdue screen's links the ladder level a
+# record has reached ("deadline": overdue, no level yet; "level-2"), or a level that fired
+# with nobody to tell ("nobody") or whose mail failed ("failed").
+
+OVERDUE = "overdue"
+DEADLINE_VALUE = "deadline"
+LEVEL_PREFIX = "level-"
+OUTCOME_VALUES = ("nobody", "failed")
+
+
+def open_stays(model: Any, slug: str) -> Any:
+    """The condition on simpul_wf_stay: the record's open stay (the index on form, record_id, left_at)."""
+    s = stay_table
+    return sa.and_(s.c.form == slug, s.c.record_id == model.id, s.c.left_at.is_(None))
+
+
+def reached_level(now: Any) -> Any:
+    """Per open stay: the highest level (0: the deadline) whose time has come by `now`, else NULL."""
+    t = timer_table
+    return (
+        sa.select(sa.func.max(t.c.level))
+        .where(t.c.stay_id == stay_table.c.id, t.c.due_at <= now)
+        .correlate(stay_table)
+        .scalar_subquery()
+    )
+
+
+def outcome_fired(outcome: str) -> Any:
+    """Per stay: some level fired with this outcome (nobody to tell, or the mail failed)."""
+    t = timer_table
+    return sa.exists().where(t.c.stay_id == stay_table.c.id, t.c.outcome == outcome).correlate(stay_table)
+
+
+def overdue_condition(model: Any, slug: str, value: Any, now: Any = None) -> Any:
+    """SQL: the form's records matching an overdue filter value (an unreadable value: none)."""
+    now = now or utc_now()
+    word = str(value or "").strip().lower()
+    s = stay_table
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        late = sa.exists().where(open_stays(model, slug), s.c.due_at <= now)
+        return late if word in TRUE_WORDS else ~late
+    if word == DEADLINE_VALUE or word.startswith(LEVEL_PREFIX):
+        level = 0 if word == DEADLINE_VALUE else record_id(word.removeprefix(LEVEL_PREFIX))
+        if level is None:
+            return sa.false()
+        return sa.exists().where(open_stays(model, slug), reached_level(now) == level)
+    if word in OUTCOME_VALUES:
+        return sa.exists().where(open_stays(model, slug), outcome_fired(word))
+    return sa.false()
+
+
+class FilterOverdue(BaseFilter):
+    """Records of a workflow form whose open stay is past its deadline (or at a ladder level)."""
+
+    name = lazy_gettext("Overdue")
+    arg_name = OVERDUE
+
+    def apply(self, query: Any, value: Any) -> Any:
+        if value is None or str(value).strip() == "":
+            return query
+        return query.filter(overdue_condition(self.model, self.datamodel.spec.slug, value))
+
+
+def with_overdue(filters: Any) -> Any:
+    """A workflow form's filters with the overdue filter on its state column (screens and API)."""
+    spec = getattr(filters.datamodel, "spec", None)
+    if spec is None or spec.workflow is None:
+        return filters
+    column = spec.state_field
+    for found in (filters._all_filters, filters.get_search_filters()):
+        if column in found and not any(f.arg_name == OVERDUE for f in found[column]):
+            # A screen address names a filter by one digit: FAB gives a text column ten filters,
+            # so this one takes the last place a screen can name and FAB's last ("not in", for
+            # the API, which names filters by operator) moves behind it.
+            found[column] = list(found[column])
+            found[column].insert(min(9, len(found[column])), FilterOverdue(column, filters.datamodel))
+    return filters
+
+
+def overdue_value_text(value: str) -> str:
+    """An overdue filter value as the clerk reads it."""
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return gettext("Yes")
+    if word in FALSE_WORDS:
+        return gettext("No")
+    if word == DEADLINE_VALUE:
+        return gettext("past the deadline, not yet escalated")
+    if word.startswith(LEVEL_PREFIX) and record_id(word.removeprefix(LEVEL_PREFIX)) is not None:
+        return gettext("escalation level %(level)s", level=word.removeprefix(LEVEL_PREFIX))
+    if word == "nobody":
+        return gettext("escalation with nobody to notify")
+    if word == "failed":
+        return gettext("escalation whose e-mail failed")
+    return value
 
 
 class PagedListWidget(ListWidget):
@@ -206,6 +313,8 @@ def _chips(view: Any, filters: Any) -> list[Chip]:
         if flt.arg_name == "any":
             label: Any = lazy_gettext("Search")
             text = mask(value) if _looks_like_identity(value) else value
+        elif flt.arg_name == OVERDUE:
+            label, text = lazy_gettext("Overdue"), overdue_value_text(value)
         else:
             label = view.label_columns.get(column, column)
             text = _chip_text(flt.arg_name, _shown_value(view, spec_field, flt.arg_name, value), flt.name)
@@ -265,6 +374,23 @@ def _panel_field(view: Any, filters: Any, column: str) -> PanelField | None:
     return PanelField(column, label, "text", [Input(name, value, gettext("contains…"))])
 
 
+def _overdue_field(view: Any, filters: Any) -> PanelField | None:
+    """Yes/no: past the deadline (workflow forms only)."""
+    workflow = view.spec.workflow
+    if workflow is None:
+        return None
+    column = view.spec.state_field
+    position = _position(filters, column, OVERDUE)
+    if position is None:
+        return None
+    name = f"_flt_{position}_{column}"
+    value = request.args.get(name, "").strip().lower()
+    options = [("true", gettext("Yes")), ("false", gettext("No"))]
+    if value and value not in ("true", "false"):  # a level from the overdue screen: kept, by its name
+        options.append((value, overdue_value_text(value)))
+    return PanelField(f"{column}-overdue", lazy_gettext("Overdue"), "select", [Input(name, value)], options)
+
+
 def filter_panel(view: Any) -> Panel:
     """The panel for this request's list (its filters already read from the address)."""
     filters = view._filters
@@ -279,6 +405,9 @@ def filter_panel(view: Any) -> Panel:
             quick_fields = ", ".join(labels)
             quick = Input(name, request.args.get(name, ""), gettext("Search %(fields)s", fields=quick_fields))
     fields = [f for f in (_panel_field(view, filters, column) for column in view.search_columns) if f is not None]
+    overdue = _overdue_field(view, filters)
+    if overdue is not None:
+        fields.append(overdue)
     panel_names = {i.name for f in fields for i in f.inputs} | ({quick.name} if quick else set())
     kept = [
         (k, v)
