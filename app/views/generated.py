@@ -47,6 +47,7 @@ from app.views.openapi import DocumentedModelApi
 from app.views.record_checks import check_for_user
 from app.views.related import child_count, related_tabs, still_used_message
 from app.views.schemas import input_schema, output_schema
+from app.views.workflow_steps import WorkflowStepsApi, WorkflowStepsView, workflow_context
 from app.workflows import service as workflow_service
 from app.workflows.holidays import office_calendar
 
@@ -76,6 +77,7 @@ VIEW_METHODS = {
     "grid": "add",
     "reveal": "reveal",
     "export": "read",
+    "step": "edit",  # a workflow step (app/views/workflow_steps.py)
 }
 API_METHODS = {
     "get_list": "read",
@@ -85,6 +87,8 @@ API_METHODS = {
     "post": "add",
     "put": "edit",
     "delete": "delete",
+    "step": "edit",  # a workflow step, and the record's timeline (app/views/workflow_steps.py)
+    "timeline": "read",
 }
 
 
@@ -218,6 +222,7 @@ class FormModelView(RequestFilters, ModelView):
         if not revealing():  # a reveal is a POST: never a page to come back to
             self.update_redirect()
         item = self.datamodel.get(pk, self._base_filters)
+        can_edit = self.appbuilder.sm.has_access("can_edit", self.class_permission_name)
         return self.render_template(
             self.show_template,
             pk=pk,
@@ -230,7 +235,8 @@ class FormModelView(RequestFilters, ModelView):
             can_reveal=bool(personal_fields(self.spec)) and may_reveal(self.spec),
             reveal_url=url_for(f"{type(self).__name__}.reveal", pk=pk),
             revealed=revealing(),
-            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
+            can_edit=can_edit,
+            workflow=workflow_context(self, item, can_edit),
             can_delete=self.appbuilder.sm.has_access("can_delete", self.class_permission_name),
             edit_url=url_for(f"{type(self).__name__}.edit", pk=pk),
             delete_url=url_for(f"{type(self).__name__}.delete", pk=pk),
@@ -661,7 +667,8 @@ def build_view(spec: FormSpec, models: dict[str, Any], related: list[type] | Non
         "page_size": 25,
         "related_views": related or [],
     }
-    return type(f"FormView_{spec.slug}", (FormModelView,), attrs)
+    bases = (WorkflowStepsView, FormModelView) if spec.workflow is not None else (FormModelView,)
+    return type(f"FormView_{spec.slug}", bases, attrs)
 
 
 def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
@@ -701,7 +708,8 @@ def build_api(spec: FormSpec, models: dict[str, Any]) -> type[FormApi]:
         "base_order": tuple(order_keys(spec)[0]),
         "page_size": 25,
     }
-    return type(f"FormApi_{spec.slug}", (FormApi,), attrs)
+    bases = (WorkflowStepsApi, FormApi) if spec.workflow is not None else (FormApi,)
+    return type(f"FormApi_{spec.slug}", bases, attrs)
 
 
 def register_form(appbuilder: Any, spec: FormSpec, models: dict[str, Any]) -> None:

@@ -293,3 +293,159 @@ class DocumentedModelApi(DocumentedApi, ModelRestApi):
     def openapi_spec_methods(self) -> dict[str, dict[str, Any]]:  # type: ignore[override]
         """Merged by FAB over its stock docstrings, operation by operation."""
         return form_operations(self)
+
+
+# ---------------------------------------------------------------------------
+# Workflow steps and the timeline (app/views/workflow_steps.py), on forms with a `workflow:`
+
+_WHEN = {
+    "type": "string",
+    "format": "date-time",
+    "nullable": True,
+    "description": "Office's local time, with its offset",
+}
+_DAY = {"type": "string", "format": "date", "nullable": True}
+_TEXT_OR_NULL = {"type": "string", "nullable": True}
+_INT_OR_NULL = {"type": "integer", "nullable": True}
+WORKFLOW_COMPONENTS: dict[str, dict[str, Any]] = {
+    "WorkflowState": {
+        "type": "object",
+        "description": "A record's state now: open, overdue (past its due time) or terminal",
+        "properties": {
+            "name": _TEXT_OR_NULL,
+            "label": {"type": "string"},
+            "kind": {"type": "string", "enum": ["open", "overdue", "terminal"]},
+            "terminal": {"type": "boolean"},
+            "entered_at": _WHEN,
+            "due_at": _WHEN,
+            "due_date": {**_DAY, "description": "The last working day of the state's SLA"},
+            "overdue": {"type": "boolean"},
+            "overdue_days": {"type": "integer", "description": "Whole working days overdue (0 on the first day)"},
+        },
+        "required": ["name", "label", "kind", "terminal", "due_at", "overdue", "overdue_days"],
+    },
+    "StepBody": {
+        "type": "object",
+        "description": "The step's comment and the fields it asks for (its `requires`), by field name",
+        "properties": {
+            "comment": {"type": "string", "nullable": True, "maxLength": 2000},
+            "values": {"type": "object", "nullable": True, "additionalProperties": True},
+        },
+        "additionalProperties": False,
+    },
+    "StepRefused": {
+        "type": "object",
+        "description": "Why the step was refused: every message, and the messages by field "
+        "(`comment` for the comment, `_step` for the step itself)",
+        "properties": {"message": {"type": "string"}, "errors": _MESSAGES},
+        "required": ["message", "errors"],
+    },
+    "TimelineStay": {
+        "type": "object",
+        "properties": {
+            "state": {"type": "string"},
+            "label": {"type": "string"},
+            "entered_at": _WHEN,
+            "left_at": {**_WHEN, "description": "Null: the record is still in this state"},
+            "due_at": _WHEN,
+            "due_date": _DAY,
+            "overdue_days": {**_INT_OR_NULL, "description": "Working days overdue (null: not overdue)"},
+        },
+        "required": ["state", "label", "entered_at", "left_at", "due_at", "overdue_days"],
+    },
+    "TimelineEvent": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["created", "transition", "escalation", "moved"]},
+            "at": _WHEN,
+            "text": {"type": "string", "description": "What happened, in the reader's language"},
+            "username": _TEXT_OR_NULL,
+            "transition": _TEXT_OR_NULL,
+            "from_state": _TEXT_OR_NULL,
+            "to_state": _TEXT_OR_NULL,
+            "comment": _TEXT_OR_NULL,
+            "level": {**_INT_OR_NULL, "description": "Escalation: 0 the deadline, 1.. the ladder's levels"},
+            "outcome": {**_TEXT_OR_NULL, "description": "Escalation: mailed, nobody, overdue, obsolete, failed"},
+            "recipients": {**_INT_OR_NULL, "description": "Escalation: people mailed"},
+        },
+        "required": ["id", "kind", "at", "text"],
+    },
+}
+STEP_ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
+    403: ("StepForbidden", _json("The form's edit permission or the step's roles are missing", ref("StepRefused"))),
+    409: (
+        "StepConflict",
+        _json("The record is not in a state the step leaves, or it was changed meanwhile", ref("StepRefused")),
+    ),
+    422: (
+        "StepRefusal",
+        _json("Refused: required fields, the comment, the values or the form's rules", ref("StepRefused")),
+    ),
+}
+
+
+def workflow_operations(api: Any) -> dict[str, dict[str, Any]]:
+    """The docs of a workflow form's step and timeline operations (app/views/workflow_steps.py)."""
+    workflow = api.spec.workflow
+    names = [t.name for t in workflow.transitions] if workflow is not None else []
+    step_name = {
+        "in": "path",
+        "name": "name",
+        "required": True,
+        "schema": {"type": "string", "enum": names} if names else {"type": "string"},
+        "description": "The transition's name",
+    }
+    taken = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "state": ref("WorkflowState"),
+            "result": ref(api.show_model_schema_name),
+        },
+        "required": ["id", "state", "result"],
+    }
+    timeline = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "state": ref("WorkflowState"),
+            "stays": {"type": "array", "items": ref("TimelineStay"), "description": "Newest first"},
+            "events": {"type": "array", "items": ref("TimelineEvent"), "description": "Newest first"},
+        },
+        "required": ["id", "state", "stays", "events"],
+    }
+    step_answers = {
+        "200": _json("Taken: the record's new state and the stored record", taken),
+        **{str(status): error_response(status) for status in (400, 401)},
+        **{str(status): {"$ref": f"#/components/responses/{STEP_ERRORS[status][0]}"} for status in (403, 409, 422)},
+        **{str(status): error_response(status) for status in (404, 413, 414, 500)},
+    }
+    return {
+        "step": {
+            "post": {
+                "description": "Take a workflow step on a record in the user's working area (the form's edit "
+                "permission and one of the step's roles; Admin only where the workflow names it)",
+                "parameters": [_PK, step_name],
+                "requestBody": {"required": True, "content": {JSON: {"schema": ref("StepBody")}}},
+                "responses": step_answers,
+            }
+        },
+        "timeline": {
+            "get": {
+                "description": "The record's state, its stays in states and its timeline events, newest first",
+                "parameters": [_PK],
+                "responses": responses(200, "The timeline", timeline, 404, 414),
+            }
+        },
+    }
+
+
+def add_workflow_components(api_spec: APISpec) -> None:
+    """The schemas and error answers of the step and timeline operations (once per spec)."""
+    for name, schema in WORKFLOW_COMPONENTS.items():
+        with contextlib.suppress(DuplicateComponentNameError):
+            api_spec.components.schema(name, component=schema)
+    for name, response in STEP_ERRORS.values():
+        with contextlib.suppress(DuplicateComponentNameError):
+            api_spec.components.response(name, component=response)
