@@ -20,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import queue
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -216,13 +218,16 @@ def _defer(engine: sa.Engine, rows: list[Any], error: str, now: datetime, retry:
 
 
 class _SentMarks:
-    """One connection for a batch's "sent" marks: each its own commit, without waiting for the disk.
+    """The "sent" marks of a batch, committed by a writer thread while the next messages go out.
 
-    A mark must be committed before the next message goes out, but it need not wait for an
-    fsync: SQLite gets `synchronous=NORMAL` on this connection (in WAL mode a commit then
-    survives the process being killed; only a power cut may forget the last few), PostgreSQL
-    `synchronous_commit = off` for the mark (only a crash of the database server may forget the
-    last few). A forgotten mark sends that message again; none is ever lost.
+    Each accepted message is handed to the writer at once; the writer commits whatever has
+    accumulated since its last commit in one transaction (usually one or two marks), so the SMTP
+    conversation never waits for the database. The marks do not wait for the disk either: SQLite
+    gets `synchronous=NORMAL` on this connection (in WAL mode a commit survives the process being
+    killed), PostgreSQL `synchronous_commit = off`. A mark the crash of this process (or of the
+    database server) forgets sends that message again, with the same Message-ID: the window is the
+    marks in flight, a message or two; no message is ever lost. `close()` waits for every mark and
+    raises the writer's error, if any.
     """
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -233,22 +238,51 @@ class _SentMarks:
             raw = self.conn.connection.driver_connection
             self.restore = raw.execute("PRAGMA synchronous").fetchone()[0]
             raw.execute("PRAGMA synchronous=NORMAL")
+        self.pending: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self.writer = threading.Thread(target=self._write, name="outbox-marks", daemon=True)
+        self.writer.start()
 
     def mark(self, row_id: int, **values: Any) -> None:
+        if self.error is not None:
+            raise self.error
+        self.pending.put({"row_id": row_id, **values})
+
+    def _write(self) -> None:
         c = outbox_table.c
-        with write_intent(True):
-            transaction = self.conn.begin()
-        with transaction:
-            if not self.sqlite:
-                self.conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            self.conn.execute(outbox_table.update().where(c.id == row_id, c.state == QUEUED).values(**values))
+        # the SET clause comes from the marks' keys (state, sent_at, attempts, last_error)
+        statement = outbox_table.update().where(c.id == sa.bindparam("row_id"), c.state == QUEUED)
+        done = False
+        while not done:
+            marks = [self.pending.get()]
+            with suppress(queue.Empty):
+                while True:
+                    marks.append(self.pending.get_nowait())
+            if marks[-1] is None:
+                done = True
+                marks.pop()
+            if not marks or self.error is not None:
+                continue
+            try:
+                with write_intent(True):
+                    transaction = self.conn.begin()
+                with transaction:
+                    if not self.sqlite:
+                        self.conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    self.conn.execute(statement, marks)
+            except BaseException as exc:  # noqa: BLE001 - handed to close(); those messages go again
+                self.error = exc
 
     def close(self) -> None:
+        self.pending.put(None)
+        self.writer.join()
         try:
             if self.sqlite and self.restore is not None and not self.conn.in_transaction():
                 self.conn.connection.driver_connection.execute(f"PRAGMA synchronous={int(self.restore)}")
         finally:
             self.conn.close()
+        if self.error is not None:
+            raise self.error
 
 
 def _refused(engine: sa.Engine, row: Any, code: int, error: str, now: datetime, retry: RetryPolicy) -> bool:
