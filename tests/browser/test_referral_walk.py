@@ -9,7 +9,9 @@ and the "Linimasa" tab one more event. Screenshots go to tests/artifacts/referra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,4 +167,18 @@ def test_a_referral_walks_from_desa_to_dinas_through_three_users(app: Any, page:
     page.click('a[href="#Home"]')
     _shot(page, "9-closed")
     assert "Tertangani" in page.inner_text("#Home")
+
+    # a demo referral past its deadline: the badge says so, with the working days overdue
+    with app.app_context():
+        late = db.session.execute(
+            sa.text(
+                "SELECT record_id FROM simpul_wf_stay WHERE form = 'rujukan' AND left_at IS NULL"
+                " AND due_at < :now ORDER BY due_at LIMIT 1"
+            ),
+            {"now": datetime.now(UTC).replace(tzinfo=None)},
+        ).scalar_one()
+    page.goto(page.base + f"/forms/rujukan/show/{late}")
+    assert "simpul-state-overdue" in page.get_attribute(".simpul-state", "class")
+    assert re.search(r"terlambat (\d+ hari kerja|sejak hari ini)", page.inner_text(".simpul-wf-state"))
+    _shot(page, "overdue")
     assert errors == []
