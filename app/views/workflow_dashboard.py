@@ -420,7 +420,7 @@ class OverdueView(BaseView):
     default_view = "overdue"
     class_permission_name = OVERDUE_VIEW
     base_permissions = ["can_read"]
-    title = lazy_gettext("Overdue")
+    title = lazy_gettext("Overdue records")
 
     @expose("/keterlambatan/")
     @guarded("can_read", OVERDUE_VIEW)
@@ -433,7 +433,7 @@ class OverdueView(BaseView):
             "simpul/workflow/dashboard_overdue.html",
             tables=tables,
             area=area_name(current_scope()),
-            title=gettext("Overdue"),
+            title=gettext("Overdue records"),
         )
 
 
@@ -448,7 +448,7 @@ def register_overdue_screen(appbuilder: Any, specs: dict[str, FormSpec]) -> None
     appbuilder.add_view(
         OverdueView,
         OVERDUE_MENU,
-        label=lazy_gettext("Overdue"),
+        label=lazy_gettext("Overdue records"),
         icon="fa-clock-o",
         category=category.id if category else "",
         category_label=lazy_text(category) if category else "",
