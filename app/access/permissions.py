@@ -12,6 +12,7 @@ from markupsafe import Markup
 from app.forms_engine.spec import FormSpec
 from app.views.generated import ACTION_PERMISSIONS, menu_name, permission_view_name
 from app.views.labels import current_lang
+from app.views.workflow_dashboard import grant_overdue_screen
 
 # Seeded on every sync (editable afterwards): Admin has everything; the others get what the
 # form definitions give them, within their working area (app/access/scope.py).
@@ -30,6 +31,7 @@ def sync_permissions(appbuilder: Any, specs: dict[str, FormSpec]) -> None:
         sm.find_role(role_name) or sm.add_role(role_name)
     sync_history_permissions(appbuilder, specs)
     sync_profile_permissions(appbuilder)
+    grant_overdue_screen(appbuilder, specs)
     for spec in specs.values():
         view = permission_view_name(spec)
         for role_name, actions in spec.permissions.items():
