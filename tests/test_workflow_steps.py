@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from tests.conftest import BACKENDS, add_user, login, shipped_app
+from tests.test_api_contract import documented
 
 DESA = "63.09.01.2001"
 KECAMATAN = DESA[:8]
@@ -27,6 +28,7 @@ USERS = {  # name: (role, working area)
     "camat_lain": ("Kecamatan", "63.09.02"),
     "dinsos": ("Dinsos", None),
     "pembaca": ("Viewer", KECAMATAN),
+    "kepala": ("Admin", None),
 }
 SCRIPT = '<script>alert("x")</script>'
 
@@ -249,3 +251,26 @@ def test_a_referral_walks_to_the_end_through_the_api_and_its_timeline_grows(app:
         assert timeline["stays"][1]["left_at"] is not None and timeline["stays"][0]["left_at"] is None
     assert timeline["state"]["name"] == "selesai" and answer.json["result"]["hasil"] == "tertangani"
     assert answer.json["result"]["tanggal_rujukan"] == "2026-03-05"
+
+
+def test_the_step_and_the_timeline_answer_as_the_openapi_spec_documents(app: Any) -> None:
+    admin = _client(app, "kepala")
+    spec = admin.get("/api/v1/_openapi").json
+    step, timeline = "/api/v1/rujukan/{pk}/step/{name}", "/api/v1/rujukan/{pk}/timeline"
+    assert set(spec["paths"][step]["post"]["responses"]) >= {"200", "400", "401", "403", "404", "409", "413", "422"}
+    assert "/api/v1/puskesos/{pk}/timeline" not in spec["paths"]  # forms without a workflow have neither
+    pk = _referral(app)
+    camat = _client(app, "camat")
+    documented(spec, step, "post", camat.post(f"/api/v1/rujukan/{pk}/step/verifikasi", json={}))  # 422
+    documented(spec, step, "post", camat.post(f"/api/v1/rujukan/{pk}/step/rujuk", json={}))  # 409
+    documented(spec, step, "post", camat.post(f"/api/v1/rujukan/{pk}/step/verifikasi", json=[]))  # 400
+    # Admin takes only the steps a workflow names Admin for: rujukan names none
+    by_admin = admin.post(f"/api/v1/rujukan/{pk}/step/verifikasi", json={})
+    assert by_admin.status_code == 403
+    documented(spec, step, "post", by_admin)
+    kategori = _first_id(app, "form_kategori_pmks")
+    taken = camat.post(f"/api/v1/rujukan/{pk}/step/verifikasi", json={"values": {"kategori_pmks": kategori}})
+    assert taken.status_code == 200
+    documented(spec, step, "post", taken)
+    documented(spec, timeline, "get", camat.get(f"/api/v1/rujukan/{pk}/timeline"))
+    documented(spec, timeline, "get", camat.get("/api/v1/rujukan/99999999/timeline"))  # 404
