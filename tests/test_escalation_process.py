@@ -5,11 +5,8 @@ sweep and started again: every ladder level fires exactly once and every mail re
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,10 +20,10 @@ from app.office import utc_now
 from app.workflows.models import event_table, stay_table, timer_table
 from app.workflows.runtime.models import outbox_table
 from tests import escalation_forms
-from tests.conftest import ROOT, add_user, app_with_forms
+from tests.conftest import add_user, app_with_forms
 from tests.postgres import free_port
 from tests.test_outbox import smtp_server
-from tests.test_scheduler_process import HEARTBEAT_SECONDS, LEASE_SECONDS, wait_for
+from tests.test_scheduler_process import scheduler_process, wait_for
 
 RECORDS = 5000  # two due levels each: 10,000 timers, 10,000 mails
 NIK = "6309014507900001"
@@ -36,35 +33,11 @@ DESAS = ["63.09.01.2001", "63.09.01.2002", "63.09.02.2001", "63.09.02.2002"]
 @contextlib.contextmanager
 def scheduler(database_url: str, tmp_path: Path, name: str, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
     """`flask simpul scheduler` with the test workflow (tests/escalation_forms.py) and short intervals."""
-    env = {
-        **os.environ,
-        "SIMPUL_DATABASE_URL": database_url,
-        "SIMPUL_SECRET_KEY": secrets.token_hex(16),
-        "SIMPUL_UPLOAD_DIR": str(tmp_path / "uploads"),
-        "SIMPUL_FORMS_DIR": str(tmp_path / "forms"),
-        "SIMPUL_SCHEDULER_LEASE_SECONDS": str(LEASE_SECONDS),
-        "SIMPUL_SCHEDULER_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
-        "SIMPUL_SCHEDULER_SWEEP_SECONDS": "0.5",
-        "SIMPUL_OUTBOX_SEND_SECONDS": "0.5",
-        "SIMPUL_OUTBOX_BATCH_SIZE": "500",
-        "SIMPUL_BASE_URL": "https://simpul.example",
-        **{f"SIMPUL_{key}": value for key, value in settings.items()},
-    }
-    log = (tmp_path / f"{name}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.escalation_forms", "--app", "app:create_app", "simpul", "scheduler"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    quick = {"SCHEDULER_SWEEP_SECONDS": "0.5", "OUTBOX_BATCH_SIZE": "500", "BASE_URL": "https://simpul.example"}
+    with scheduler_process(
+        database_url, tmp_path, name, flask="tests.escalation_forms", **quick, **settings
+    ) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        log.close()
 
 
 def _setup(app: Any) -> tuple[Any, dict[int, str]]:
