@@ -116,9 +116,10 @@ MAIL_FROM = "simpul@localhost"
 # The sender: how often it runs, messages per SMTP connection, back-off after a failed attempt
 # (doubling from OUTBOX_RETRY_SECONDS up to OUTBOX_RETRY_MAX_SECONDS), and attempts before a
 # message the server keeps refusing for now (4xx) is marked failed. A 5xx refusal fails at once;
-# an unreachable server never fails a message.
+# an unreachable server never fails a message. A server that closes the connection after some
+# messages (a per-connection limit) gets the rest on a new connection at once.
 OUTBOX_SEND_SECONDS = 30
-OUTBOX_BATCH_SIZE = 100
+OUTBOX_BATCH_SIZE = 1000
 OUTBOX_RETRY_SECONDS = 60
 OUTBOX_RETRY_MAX_SECONDS = 3600
 OUTBOX_MAX_ATTEMPTS = 10

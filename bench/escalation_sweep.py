@@ -19,7 +19,7 @@ form published by the form engine, app/workflows/sweep.py):
   timed span: it fired exactly the raw query's rows, one mail per (timer, recipient).
   Between repeats the fired timers are made due again and their mails and events deleted.
 - **delivery**: the mails the last sweep queued, sent by the outbox sender (`deliver_due`,
-  OUTBOX_BATCH_SIZE messages per connection, each marked sent in its own commit) to an aiosmtpd
+  OUTBOX_BATCH_SIZE messages per connection, the sent marks committed beside the sending) to an aiosmtpd
   server (its Sink handler, in a process of its own), next to raw `smtplib` sending the same
   messages (built beforehand, untimed) over one connection to the same server, in the same run.
 
@@ -368,7 +368,7 @@ def main() -> None:
     parser.add_argument("--stays", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="sweeps timed (median printed)")
-    parser.add_argument("--batch-size", type=int, default=100, help="outbox messages per SMTP connection")
+    parser.add_argument("--batch-size", type=int, default=1000, help="outbox messages per SMTP connection")
     parser.add_argument("--small", action="store_true", help="10,000 stays, 100 due, one sweep")
     args = parser.parse_args()
     if args.small:

@@ -156,6 +156,43 @@ def test_one_connection_carries_a_batch_in_order(engine: Any) -> None:
     assert message["From"] == "simpul@localhost" and message["Message-ID"].startswith("<simpul-outbox-")
 
 
+class HangsUp(Inbox):
+    """Accepts `limit` messages per connection, then answers the next one 421 and closes (a
+    per-connection message limit, as Postfix's smtpd_client_message_rate_limit or Exchange do)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.closed = limit, 0
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if getattr(session, "accepted", 0) == self.limit:
+            self.closed += 1
+            server.transport.close()
+            return "421 4.7.0 Too many messages on this connection, closing"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        session.accepted = getattr(session, "accepted", 0) + 1
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_server_that_hangs_up_mid_batch_gets_the_rest_on_a_new_connection_at_once(engine: Any) -> None:
+    port = free_port()
+    _queue(engine, *[(f"u{i}@example.org", f"Pesan {i:02}", "Isi") for i in range(10)])
+    handler = HangsUp(limit=3)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        report = deliver_due(engine, SmtpSettings(host="127.0.0.1", port=port), clock=FakeClock(T0), batch_size=100)
+    finally:
+        controller.stop()
+    assert report.sent == 10 and report.deferred == 0  # nothing waits for the retry delay
+    assert sorted(handler.subjects()) == [f"Pesan {i:02}" for i in range(10)]  # each once
+    assert handler.closed == 3 and {r.state for r in _rows(engine)} == {"sent"}
+    assert {r.attempts for r in _rows(engine)} == {1}  # a closed connection is no failed attempt
+
+
 def test_a_refused_recipient_fails_and_can_be_sent_again(empty_app: Any, engine: Any) -> None:
     port, clock = free_port(), FakeClock(T0)
     settings = SmtpSettings(host="127.0.0.1", port=port)

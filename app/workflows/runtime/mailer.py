@@ -302,7 +302,7 @@ def deliver_due(
     retry: RetryPolicy | None = None,
     clock: Clock = utc_now,
     active: Callable[[], bool] = lambda: True,
-    batch_size: int = 100,
+    batch_size: int = 1000,
 ) -> DeliveryReport:
     """Send every due message, `batch_size` per SMTP connection, while `active()`."""
     retry = retry or RetryPolicy()
@@ -319,6 +319,7 @@ def deliver_due(
             report.deferred += len(rows)
             break
         marks = _SentMarks(engine)
+        sent_here = 0  # on this connection: a server that hangs up after some is reconnected, not waited for
         with _closing(smtp), contextlib.closing(marks):
             for index, row in enumerate(rows):
                 if not active():
@@ -330,17 +331,24 @@ def deliver_due(
                     text = f"{code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
                     report.failed += _refused(engine, row, code, text, clock(), retry)
                 except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                    if exc.smtp_code == 421 and sent_here:  # "closing": a per-connection message limit
+                        log.info("SMTP server %s closed the connection after %s messages", settings.host, sent_here)
+                        break
                     report.failed += _refused(engine, row, exc.smtp_code, _describe(exc), clock(), retry)
-                except (OSError, smtplib.SMTPException) as exc:  # connection lost: this and the rest wait
+                except (OSError, smtplib.SMTPException) as exc:  # connection lost
+                    if sent_here:  # after some were accepted: the rest go on a new connection at once
+                        log.info("SMTP connection to %s closed after %s messages: %s", settings.host, sent_here, exc)
+                        break
                     log.warning("SMTP connection to %s lost: %s", settings.host, _describe(exc))
-                    _defer(engine, rows[index:], _describe(exc), clock(), retry)
+                    _defer(engine, rows[index:], _describe(exc), clock(), retry)  # this and the rest wait
                     report.deferred += len(rows) - index
                     return report
                 else:
                     now = clock()
                     marks.mark(row.id, state=SENT, sent_at=now, attempts=row.attempts + 1, last_error=None)
                     report.sent += 1
-        if len(rows) < batch_size:
+                    sent_here += 1
+        if len(rows) < batch_size and not (sent_here and sent_here < len(rows)):
             break
     return report
 
@@ -359,7 +367,7 @@ def send_outbox(ctx: RunContext) -> DeliveryReport | None:
         retry=RetryPolicy.from_config(config),
         clock=ctx.clock,
         active=ctx.active,
-        batch_size=int(config.get("OUTBOX_BATCH_SIZE", 100)),
+        batch_size=int(config.get("OUTBOX_BATCH_SIZE", 1000)),
     )
     if report.sent or report.failed or report.deferred:
         log.info("outbox: %s sent, %s failed, %s deferred", report.sent, report.failed, report.deferred)
