@@ -12,7 +12,7 @@ from app.workflows.ladder import Ladder
 from app.workflows.spec import WorkflowSpec
 from app.workflows.transitions import check_transition, values_after
 
-from .conftest import ROLES, rujukan_form, slrt_workflow, utc
+from .conftest import ROLES, ROOT, rujukan_form, slrt_workflow, utc
 
 FLOW = ["terdaftar", "diverifikasi", "dirujuk", "ditangani", "dipantau", "selesai"]
 
@@ -29,11 +29,15 @@ def test_the_fields_the_workflow_needs() -> None:
     """Without its outcome fields, forms/rujukan.yaml's workflow is refused, each use located."""
     spec, errors = slrt_workflow(rujukan_form(without=("hasil", "alasan_penolakan")))
     assert spec is None
+    lines = (ROOT / "forms" / "rujukan.yaml").read_text(encoding="utf-8").splitlines()
+    sets = [n for n, line in enumerate(lines, 1) if line.strip().startswith("set: {hasil:")]
+    requires = next(n for n, line in enumerate(lines, 1) if line.strip() == "requires: [alasan_penolakan]")
     assert errors == [
-        "forms/rujukan.yaml: workflow.transitions[5].set.hasil: 'hasil' is not a field of this form (line 136)",
-        "forms/rujukan.yaml: workflow.transitions[6].requires: 'alasan_penolakan' is not a field of this form (line 142)",
-        "forms/rujukan.yaml: workflow.transitions[6].set.hasil: 'hasil' is not a field of this form (line 143)",
-        "forms/rujukan.yaml: workflow.transitions[7].set.hasil: 'hasil' is not a field of this form (line 150)",
+        f"forms/rujukan.yaml: workflow.transitions[5].set.hasil: 'hasil' is not a field of this form (line {sets[0]})",
+        "forms/rujukan.yaml: workflow.transitions[6].requires: 'alasan_penolakan' is not a field of this form"
+        f" (line {requires})",
+        f"forms/rujukan.yaml: workflow.transitions[6].set.hasil: 'hasil' is not a field of this form (line {sets[1]})",
+        f"forms/rujukan.yaml: workflow.transitions[7].set.hasil: 'hasil' is not a field of this form (line {sets[2]})",
     ]
 
 
