@@ -129,12 +129,16 @@ def login(client: Any, username: str = "admin", password: str = "admin-pass") ->
     assert response.status_code == 302, response.data[:500]
 
 
-def add_user(app: Any, username: str, role: str, password: str = "admin-pass") -> None:
-    """Create a local account with one role."""
+def add_user(app: Any, username: str, role: str, password: str = "admin-pass", region_scope: str | None = None) -> None:
+    """Create a local account with one role (and a working area, a region code, if given)."""
     with app.app_context():
         sm = app.appbuilder.sm
         role_obj = sm.find_role(role) or sm.add_role(role)
-        assert sm.add_user(username, username, "Test", f"{username}@example.org", role_obj, password)
+        user = sm.add_user(username, username, "Test", f"{username}@example.org", role_obj, password)
+        assert user
+        if region_scope:
+            user.region_scope = region_scope
+            sm.update_user(user)
 
 
 def app_with_forms(app: Any, *texts: str) -> Any:

@@ -38,15 +38,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 )
             ).scalar_one()
             db.session.rollback()
-        for name, (role, _area) in USERS.items():
-            add_user(app, name, role)
-        with app.app_context():
-            sm = app.appbuilder.sm
-            for name, (_role, area) in USERS.items():
-                if area:
-                    user = sm.find_user(name)
-                    user.region_scope = busiest if area == "desa" else area
-                    sm.update_user(user)
+        for name, (role, area) in USERS.items():
+            add_user(app, name, role, region_scope=busiest if area == "desa" else area)
         yield {"app": app, "desa": busiest}
 
 
