@@ -37,13 +37,7 @@ SCRIPT = '<script>alert("x")</script>'
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with shipped_app(request, tmp_path_factory.mktemp("steps")) as app:
         for name, (role, area) in USERS.items():
-            add_user(app, name, role)
-            if area:
-                with app.app_context():
-                    sm = app.appbuilder.sm
-                    user = sm.find_user(name)
-                    user.region_scope = area
-                    sm.update_user(user)
+            add_user(app, name, role, region_scope=area)
         yield app
 
 

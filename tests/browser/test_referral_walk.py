@@ -33,13 +33,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with shipped_app(request, tmp_path_factory.mktemp("referral")) as app:
         app.config["WTF_CSRF_ENABLED"] = True
         for name, (role, area) in USERS.items():
-            add_user(app, name, role)
-            if area:
-                with app.app_context():
-                    sm = app.appbuilder.sm
-                    user = sm.find_user(name)
-                    user.region_scope = area
-                    sm.update_user(user)
+            add_user(app, name, role, region_scope=area)
         yield app
 
 

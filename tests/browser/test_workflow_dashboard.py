@@ -20,15 +20,7 @@ LAPTOP = {"width": 1366, "height": 768}
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with shipped_app(request, tmp_path_factory.mktemp("wf-dashboard-browser")) as app:
         add_user(app, "kepala", "Admin")
-        add_user(app, "camat", "Kecamatan")
-        with app.app_context():
-            sm = app.appbuilder.sm
-            user = sm.find_user("camat")
-            user.region_scope = "63.09.01"
-            sm.update_user(user)
-            from app.views.workflow_dashboard import grant_overdue_screen
-
-            grant_overdue_screen(app.appbuilder, app.extensions["simpul_specs"])
+        add_user(app, "camat", "Kecamatan", region_scope="63.09.01")  # the overdue screen: granted by `simpul init`
         yield app
 
 
