@@ -75,9 +75,10 @@ from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.identity import PERSONAL_TYPES, mask
 from app.forms_engine.spec import FormSpec
 from app.forms_engine.store import published_specs, schema_version
-from app.workflows.calendar import LOCAL, WorkingCalendar
+from app.workflows.calendar import WorkingCalendar
+from app.workflows.holidays import load_calendar
 from app.workflows.ladder import DEADLINE, waited_days
-from app.workflows.models import event_table, holiday_table, stay_table, timer_table
+from app.workflows.models import event_table, stay_table, timer_table
 from app.workflows.recipients import Recipient, area_for, recipients
 from app.workflows.runtime.models import DIGEST, QUEUED, outbox_table, preference_table, template_table
 from app.workflows.runtime.outbox import TEMPLATES, mask_identity_numbers
@@ -199,24 +200,6 @@ class _PublishedForms:
 
 
 published_forms = _PublishedForms()
-
-
-def working_calendar(conn: sa.Connection, zone: str, district: str) -> WorkingCalendar:
-    """The office's working days: active holidays, local ones only when they cover the district.
-
-    The one place the sweep gets its calendar, so it can follow the holidays module's loader.
-    """
-    h = holiday_table.c
-    days: dict[date, str] = {}
-    for row in conn.execute(sa.select(h.day, h.name, h.kind, h.region_code).where(h.active.is_(True))):
-        if (
-            row.kind == LOCAL
-            and row.region_code
-            and not (district == row.region_code or district.startswith(row.region_code + "."))
-        ):
-            continue
-        days.setdefault(row.day, row.name)
-    return WorkingCalendar(days, zone)
 
 
 def region_text(names: Any, code: str | None) -> str:
@@ -395,7 +378,7 @@ class _Sweep:
         if self.template is None:
             self.template = _Template.load(conn)
         if self.calendar is None:
-            self.calendar = working_calendar(conn, self.settings.zone, self.settings.district)
+            self.calendar = load_calendar(conn, self.settings.zone, self.settings.district)
 
     def records(self, conn: sa.Connection, batch: list[_Due]) -> dict[tuple[str, int], tuple[str, str | None]]:
         """(form, id) -> (title, region_code) of the batch's records that exist, one query per form."""
