@@ -57,7 +57,6 @@ store whenever the schema version changed since the last sweep.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -285,16 +284,6 @@ class _Template:
             return self.default.render(context, names)
 
 
-# Every text `mask_identity_numbers` changes holds 16 digits, each pair at most one space, dot or
-# hyphen apart; most mails hold none, and this search costs a tenth of the masking.
-_IDENTITY_SHAPE = re.compile(r"\d(?:[ .\-]?\d){15}")
-
-
-def _masked(text: str) -> str:
-    """`outbox.mask_identity_numbers(text)`, skipped when the text has no identity number's shape."""
-    return mask_identity_numbers(text) if _IDENTITY_SHAPE.search(text) else text
-
-
 @dataclass
 class _Due:
     """A due timer with its stay."""
@@ -455,7 +444,7 @@ class _Sweep:
             self.waited[day] = waited_days(self.calendar, entered, self.instant)
         context = {
             "form": spec.title.id,
-            "record": _masked(title),  # once here, so that the mails rarely need masking again
+            "record": mask_identity_numbers(title),  # once here, so that the mails rarely need masking again
             "region": self.settings.region_label(region_code),
             "state": state.label.id if state is not None else due.state,
             "waited": f"{self.waited[day]} hari kerja",
@@ -466,8 +455,8 @@ class _Sweep:
         mails = [
             {
                 "to_addr": person.email,
-                "subject": _masked(subject)[:998],
-                "body_text": _masked(body),
+                "subject": mask_identity_numbers(subject)[:998],
+                "body_text": mask_identity_numbers(body),
                 "body_html": None,
                 "state": DIGEST if person.id in self.digest_users else QUEUED,
                 "attempts": 0,

@@ -46,8 +46,15 @@ log = logging.getLogger(__name__)
 _GROUPED_IDENTITY = re.compile(r"(?<![\d])\d(?:[ .\-]?\d){15}(?![\d])")
 
 
+# Every text the masking changes holds 16 digits, each pair at most one space, dot or hyphen
+# apart; most texts hold none, and this search costs a tenth of the masking.
+_IDENTITY_SHAPE = re.compile(r"\d(?:[ .\-]?\d){15}")
+
+
 def mask_identity_numbers(text: str) -> str:
     """The text with every NIK / No. KK shape masked (6309********0001)."""
+    if not _IDENTITY_SHAPE.search(text):
+        return text
     text = redact(text)
     return _GROUPED_IDENTITY.sub(lambda m: mask(re.sub(r"\D", "", m.group())), text)
 
