@@ -286,6 +286,10 @@ def test_validation_speaks_the_readers_language(world: dict[str, Any]) -> None:
     client.get("/lang/en")
     page = client.post(HOLIDAYS + "tambah", data={"day": "", "name": "x", "kind": "local"}).get_data(as_text=True)
     assert "Enter the day." in page
+    page = client.post(
+        HOLIDAYS + "tambah", data={"day": "02-03-2026", "name": "Hari\x00 besar", "kind": "local", "decree": "a\x7f"}
+    ).get_data(as_text=True)
+    assert "U+0000, which cannot be stored" in page and "U+007F, which cannot be stored" in page
 
 
 def test_a_new_holiday_moves_a_deadline_and_shows(world: dict[str, Any]) -> None:

@@ -173,6 +173,12 @@ def test_a_step_that_needs_a_comment_is_refused_without_one(app: Any) -> None:
     api = desa.post(f"/api/v1/rujukan/{pk}/step/tidak_terhubungi", json={"comment": None})
     assert api.status_code == 422 and list(api.json["errors"]) == ["comment"], api.json
     assert _state(app, pk) == "terdaftar"
+    # a NUL no database stores (PostgreSQL refuses it: a 500 before) is named, on screen and API
+    nul = desa.post(f"/api/v1/rujukan/{pk}/step/tidak_terhubungi", json={"comment": "Tiga\x00 kali"})
+    assert nul.status_code == 422 and "U+0000" in nul.json["errors"]["comment"][0], nul.json
+    answer = desa.post(f"/forms/rujukan/step/{pk}/tidak_terhubungi", data={"step-tidak_terhubungi-comment": "a\x1bb"})
+    assert "U+001B" in _text(answer)
+    assert _state(app, pk) == "terdaftar"
     taken = desa.post(f"/api/v1/rujukan/{pk}/step/tidak_terhubungi", json={"comment": "Tiga kali ditelepon"})
     assert taken.status_code == 200, taken.json
     assert taken.json["state"]["name"] == "selesai" and taken.json["state"]["kind"] == "terminal"

@@ -32,6 +32,7 @@ from app.database import write_intent
 from app.extensions import db
 from app.forms_engine.identity import PERSONAL_TYPES, mask
 from app.forms_engine.messages import N_
+from app.forms_engine.text import UNSTORABLE
 from app.office import utc_now
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,11 @@ PURPOSE_REQUIRED = N_("State the purpose of viewing the full NIK and No. KK (at 
 
 
 def stated_purpose(text: Any) -> str | None:
-    """The purpose given for a reveal, or None when there is none worth logging."""
-    purpose = " ".join(str(text or "").split())[:500]
+    """The purpose given for a reveal, or None when there is none worth logging.
+
+    Whitespace runs become one space and characters no database stores (NUL…) are dropped: the
+    purpose is a note for the audit trail, not a value to refuse a reveal over."""
+    purpose = " ".join(UNSTORABLE.sub("", str(text or "")).split())[:500]
     return purpose if len(purpose) >= MIN_PURPOSE_LENGTH else None
 
 

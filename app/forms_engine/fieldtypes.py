@@ -24,6 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 from .identity import ascii_digits, check_kk, check_nik, check_nip, normalise_phone
 from .messages import N_, Message, shown
 from .spec import FieldSpec
+from .text import unstorable
 
 REGION_LEVELS = {"provinsi": 1, "kabupaten": 2, "kecamatan": 3, "desa": 4}
 REGION_CODE = re.compile(r"[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?\Z")
@@ -61,10 +62,6 @@ class FieldType:
 # ---------------------------------------------------------------------------
 # Text
 
-# C0/C1 controls but tab, newline and carriage return; lone surrogates (not UTF-8). PostgreSQL
-# refuses NUL in text, no driver can encode a surrogate, and spreadsheets refuse the controls.
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
 
 def _text(field: FieldSpec, value: Any) -> str:
     # Numbers may stand for text ("RT 5" sent as 5); true/false may not: they were stored as "False".
@@ -73,14 +70,8 @@ def _text(field: FieldSpec, value: Any) -> str:
     if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, int) and value.bit_length() > 256):
         raise Invalid(Message(N_("must be text")))
     text = value.strip() if isinstance(value, str) else str(value)
-    bad = _UNSTORABLE.search(text)
-    if bad:
-        raise Invalid(
-            Message(
-                N_("contains the character %(char)s, which cannot be stored; remove it"),
-                {"char": f"U+{ord(bad[0]):04X}"},
-            )
-        )
+    if problem := unstorable(text):
+        raise Invalid(problem)
     return text
 
 

@@ -12,7 +12,6 @@ which knows which keys each field type takes.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,12 +29,9 @@ from .limits import (
 )
 from .messages import N_, Message, shown
 from .spec import join_path
+from .text import unstorable
 
 Sink = Callable[..., None]  # error(path, msgid, **params)
-
-# Control characters but tab, newline and carriage return, and lone surrogates: no database
-# stores NUL, no driver encodes a surrogate, and the others garble screens and spreadsheets.
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def kind(value: Any) -> str:
@@ -114,12 +110,8 @@ class Scalar(Shape):
         if isinstance(value, str):
             if len(value) > MAX_TEXT:
                 sink(path, N_("is %(n)s characters long; at most %(max)s are allowed"), n=len(value), max=MAX_TEXT)
-            elif bad := _UNSTORABLE.search(value):
-                sink(
-                    path,
-                    N_("contains the character %(char)s, which cannot be stored; remove it"),
-                    char=f"U+{ord(bad[0]):04X}",
-                )
+            elif problem := unstorable(value):
+                sink(path, problem.text, **problem.params)
         elif isinstance(value, float) and not math.isfinite(value):
             sink(path, N_("must be a finite number, not %(value)s"), value=shown(value))
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_WHOLE:

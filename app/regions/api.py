@@ -164,6 +164,8 @@ class RegionApi(DocumentedApi):
                     $ref: '#/components/schemas/Regions'
             414:
               $ref: '#/components/responses/UriTooLong'
+            400:
+              $ref: '#/components/responses/BadRequest'
             401:
               $ref: '#/components/responses/Unauthorized'
         """

@@ -7,14 +7,23 @@ import logging
 from typing import Any
 
 import prison
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_appbuilder.api import ModelRestApi
 from flask_babel import gettext, lazy_gettext
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.forms_engine.messages import shown
+from app.forms_engine.text import unstorable
 
 log = logging.getLogger(__name__)
 
 PAGES = {
+    400: (
+        "fa-exclamation-circle",
+        lazy_gettext("The address cannot be read"),
+        lazy_gettext("Open the page again from the menu."),
+    ),
     403: ("fa-lock", lazy_gettext("Access denied"), lazy_gettext("Your role may not open this page.")),
     404: (
         "fa-question-circle",
@@ -30,10 +39,14 @@ PAGES = {
 }
 
 
-def _answer(code: int) -> Any:
+def _answer(code: int, detail: str | None = None) -> Any:
     icon, title, explanation = PAGES[code]
     if request.path.startswith("/api/"):
-        return jsonify(message=str(title)), code
+        return jsonify(message=detail or str(title)), code
+    if detail:
+        explanation = f"{detail} {explanation}"
+    if "user" not in g:  # answered before FAB's own before_request set it (the menu needs it)
+        g.user = current_user
     try:
         page = render_template(
             "simpul/error.html",
@@ -57,6 +70,15 @@ def _appbuilder() -> Any:
 
 def init_error_pages(app: Flask) -> None:
     """Answer 403, 404, 405 and unexpected errors with Simpul's pages."""
+
+    @app.before_request
+    def unstorable_address() -> Any:
+        """A NUL or other control character in the query string is refused, naming the parameter:
+        PostgreSQL refuses NUL in any text, so a filter, search or purpose holding one failed."""
+        for key, value in request.args.items(multi=True):
+            if problem := unstorable(key) or unstorable(value):
+                return _answer(400, f"{shown(key)}: {problem.render(gettext)}")
+        return None
 
     @app.before_request
     def unreadable_query() -> Any:

@@ -10,7 +10,6 @@ stays' deadlines (holidays.recompute_due) in the same transaction and says how m
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import format_date, format_number, gettext, lazy_gettext
 
 from app.extensions import db
+from app.forms_engine.text import unstorable
 from app.office import office_district
 from app.views.workflow_dashboard import guarded
 from app.workflows.calendar import CUTI_BERSAMA, HOLIDAY_KINDS, LOCAL, NATIONAL
@@ -29,7 +29,6 @@ from app.workflows.models import Holiday
 HOLIDAYS_VIEW = "Holidays"  # its permission name (Admin only: no role is given it)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 NAME_LENGTH = DECREE_LENGTH = 200
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 KIND_LABELS = {
     NATIONAL: lazy_gettext("National holiday"),
@@ -99,14 +98,14 @@ class HolidayInput:
             errors["name"] = gettext("Enter the holiday's name.")
         elif len(v["name"]) > NAME_LENGTH:
             errors["name"] = gettext("At most %(num)s characters.", num=NAME_LENGTH)
-        elif _CONTROL.search(v["name"]):
-            errors["name"] = gettext("The name may not hold control characters.")
+        elif problem := unstorable(v["name"]):
+            errors["name"] = problem.render(gettext)
         if v["kind"] not in HOLIDAY_KINDS:
             errors["kind"] = gettext("Choose the kind of holiday.")
         if len(v["decree"]) > DECREE_LENGTH:
             errors["decree"] = gettext("At most %(num)s characters.", num=DECREE_LENGTH)
-        elif _CONTROL.search(v["decree"]):
-            errors["decree"] = gettext("The decree may not hold control characters.")
+        elif problem := unstorable(v["decree"]):
+            errors["decree"] = problem.render(gettext)
         self._check_region()
         self._check_seeded()
         if not errors:

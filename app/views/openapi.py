@@ -92,7 +92,9 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     400: (
         "BadRequest",
         _json(
-            "Malformed: not JSON, a bad `q`, an unknown column or filter, no purpose, not a region code", ref("Error")
+            "Malformed: not JSON, a bad `q`, an unknown column or filter, no purpose, not a region code, "
+            "a control character in the address",
+            ref("Error"),
         ),
     ),
     401: (

@@ -48,6 +48,7 @@ from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import input_fields, validate_values
 from app.forms_engine.spec import FormSpec
+from app.forms_engine.text import unstorable
 from app.office import local_time, local_timestamp
 from app.views.form_fields import wtforms_field
 from app.views.labels import current_lang, format_value, render_message
@@ -166,6 +167,8 @@ def take_step(view: Any, item: Any, transition: TransitionSpec, values: dict[str
         return _keyed(spec, check_transition(workflow, state, transition.name, roles, {}, None), outcome, CONFLICT)
     if comment is not None and len(comment) > COMMENT_MAX:
         outcome.add(COMMENT, Message(N_("at most %(max)s characters"), {"max": COMMENT_MAX}))
+    elif comment is not None and (problem := unstorable(comment)):
+        outcome.add(COMMENT, problem)
     for name in sorted(set(values) - set(transition.requires)):
         outcome.add(
             str(name), Message(N_("'%(step)s' does not ask for field '%(name)s'"), {"step": step, "name": str(name)})
