@@ -29,7 +29,7 @@ from app.access.personal import (
     stated_purpose,
 )
 from app.access.scope import record_region, visible
-from app.exports import workbook_bytes
+from app.reports.spreadsheet import workbook_bytes
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
