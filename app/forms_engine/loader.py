@@ -62,7 +62,6 @@ FIELD_KEYS = frozenset(
 ORDER_SYSTEM = ("id", "created_on", "changed_on")
 # A workflow's roles must see the form: those with `view` in its permissions, and Admin.
 WORKFLOW_ROLES_ALWAYS = ("Admin",)
-WORKFLOW_RULES: tuple[str, ...] = ()  # transition rules registered so far (none yet)
 NOT_A_COLUMN = ("child", "multichoice")  # no ordering, grouping, naming or index by these
 EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 
@@ -203,8 +202,9 @@ def _with_workflow(spec: FormSpec, raw: Any) -> FormSpec:
     field whose choices are the states), and keeps its place and id.
     """
     from app.workflows.definition import parse_workflow, state_field_spec  # it imports this module
+    from app.workflows.rules import RULES
 
-    workflow, errors = parse_workflow(raw, spec, workflow_roles(spec), WORKFLOW_RULES)
+    workflow, errors = parse_workflow(raw, spec, workflow_roles(spec), tuple(RULES))
     if workflow is None:
         raise DefinitionErrors(errors)
     made = state_field_spec(workflow)

@@ -57,6 +57,7 @@ from app.views.record_checks import check_for_user
 from app.workflows import service
 from app.workflows.ladder import DEADLINE, Ladder
 from app.workflows.models import event_table, stay_table, timer_table
+from app.workflows.rules import StepFacts, check_rule
 from app.workflows.spec import TransitionSpec, WorkflowSpec
 from app.workflows.transitions import check_transition, label, may_take
 
@@ -191,6 +192,10 @@ def take_step(view: Any, item: Any, transition: TransitionSpec, values: dict[str
     _keyed(spec, check_transition(workflow, state, transition.name, roles, after, comment), outcome)
     if outcome.errors:
         return outcome
+    if refusal := check_rule(transition.rule, _facts(spec, item)):
+        return outcome.add(
+            STEP_FIELD, Message(N_("'%(step)s': %(problem)s"), {"step": step, "problem": refusal}), FORBIDDEN
+        )
     # The form's rules and uniqueness on the record as the step leaves it.
     written = {**after, **transition.sets, workflow.state_field: transition.target}
     whole, _stale = validate_values(spec, written)  # a stored value the engine no longer reads is left out
@@ -222,6 +227,17 @@ def take_step(view: Any, item: Any, transition: TransitionSpec, values: dict[str
         return _keyed(spec, refused, outcome, CONFLICT if meanwhile else REFUSED)
     db.session.commit()
     return outcome
+
+
+def _facts(spec: FormSpec, item: Any) -> StepFacts:
+    """What a transition rule looks at: the user, who put the record in its state, who registered it."""
+    stay = service.open_stay(db.session.connection(), spec.slug, item.id)
+    user = _user()
+    return StepFacts(
+        user_id=getattr(user, "id", None),
+        entered_by=stay.entered_by if stay is not None else None,
+        registered_by=getattr(item, "created_by_fk", None),
+    )
 
 
 def _named(spec: FormSpec, name: str, message: Message) -> Message:

@@ -6,6 +6,7 @@ import yaml
 
 from app.forms_engine.loader import parse_definition
 from app.workflows.definition import parse_workflow
+from app.workflows.rules import RULES
 
 from .conftest import ROLES, ROOT
 
@@ -24,7 +25,7 @@ def test_the_documented_example_parses() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     example = "workflow:\n" + readme.split("```yaml\nworkflow:\n", 1)[1].split("```", 1)[0]
     form = parse_definition(yaml.safe_load(FORM), "contoh.yaml")
-    spec, errors = parse_workflow(yaml.safe_load(example)["workflow"], form, ROLES, ("registry_checked",))
+    spec, errors = parse_workflow(yaml.safe_load(example)["workflow"], form, ROLES, tuple(RULES))
     assert errors == []
     assert spec is not None and spec.state_names == ("terdaftar", "diverifikasi", "selesai")
-    assert spec.transition("tidak_terhubungi").rule == "registry_checked"
+    assert spec.transition("tidak_terhubungi").rule == "four_eyes"
