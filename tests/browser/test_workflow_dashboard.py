@@ -5,11 +5,14 @@ tests/artifacts/workflow-dashboard/)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app.extensions import db
+from app.workflows.sweep import SweepSettings, sweep_due
 from tests.conftest import add_user, shipped_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "workflow-dashboard"
@@ -21,6 +24,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with shipped_app(request, tmp_path_factory.mktemp("wf-dashboard-browser")) as app:
         add_user(app, "kepala", "Admin")
         add_user(app, "camat", "Kecamatan", region_scope="63.09.01")  # the overdue screen: granted by `simpul init`
+        with app.app_context():  # the scheduler's sweep fires the demo's due escalations
+            sweep_due(db.engine, SweepSettings.from_app(app), now=datetime.now(UTC).replace(tzinfo=None))
         yield app
 
 
@@ -63,6 +68,12 @@ def test_a_kecamatan_clerk_sees_tugas_saya_and_the_overdue_screen(laptop: Any) -
     laptop.wait_for_selector(".simpul-chip-label")
     assert "Terlambat" in laptop.inner_text("body")
     _shot(laptop, "daftar-terlambat")
+    # an overdue record's timeline shows its escalations, level by level
+    laptop.locator("a[href*='/forms/rujukan/show/']").first.click()
+    laptop.click("a[href='#Linimasa']")
+    laptop.wait_for_selector("#Linimasa .simpul-event-escalation")
+    assert "Eskalasi tingkat" in laptop.inner_text("#Linimasa")
+    _shot(laptop, "linimasa-eskalasi")
 
 
 def test_an_admin_switches_off_a_seeded_day_on_the_holiday_screen(laptop: Any) -> None:
