@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, send_file, session, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.exceptions import DatabaseException, FABException
-from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_appbuilder.utils.base import is_safe_redirect_url
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
@@ -17,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from app.access.personal import (
-    PERSONAL_TYPES,
     PURPOSE_REQUIRED,
     is_personal,
     log_access,
@@ -29,13 +26,12 @@ from app.access.personal import (
     stated_purpose,
 )
 from app.access.scope import record_region, visible
-from app.reports.spreadsheet import workbook_bytes
 from app.extensions import db
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
-from app.office import local_time, local_timestamp, utc_now
+from app.office import local_timestamp, utc_now
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, SpecFormWidget, build_form, record_tables
 from app.views.grid import grid_page
@@ -245,35 +241,11 @@ class FormModelView(RequestFilters, ModelView):
     @expose("/export/")
     @has_access
     def export(self) -> Any:
-        """The records the user sees, as an Excel file (NIK and No. KK masked); logged."""
-        fields = [f for f in input_fields(self.spec) if f.type not in ("child", "file", "photo")]
-        get_filter_args(self._filters)  # the list's filters and order, from the same URL arguments
-        order = get_order_args().get(type(self).__name__) or self.base_order
-        _count, items = self.datamodel.query(self._filters.get_joined_filters(self._base_filters), *order)
-        lang = current_lang()
-        rows = [[self._export_value(f, item) for f in fields] for item in items]
-        header = [f.label.get(lang) for f in fields]
-        data = workbook_bytes(self.spec.title.get(lang), header, rows)
-        log_access("export", self.spec.slug, [item.id for item in items], len(items))
-        response = send_file(
-            io.BytesIO(data),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            as_attachment=True,
-            download_name=f"{self.spec.slug}-{local_time(utc_now()):%Y%m%d-%H%M}.xlsx",
-        )
-        return response
+        """The records the user sees, with the list's filters and order, as .xlsx or CSV (NIK and
+        No. KK masked); large ones as a background job. Logged (app/reports/export_views.py)."""
+        from app.reports.export_views import export_response
 
-    @staticmethod
-    def _export_value(field: FieldSpec, item: Any) -> Any:
-        if field.type == "reference":
-            target = getattr(item, field.name, None)
-            return "" if target is None else str(target)
-        value = getattr(item, column_name(field), None)
-        if field.type in PERSONAL_TYPES:
-            return mask(value)
-        if field.type in ("integer",) or value is None:
-            return value
-        return format_value(field, value) if field.type in FORMATTED_TYPES else value
+        return export_response(self)
 
     @expose("/list/")
     @has_access
