@@ -33,6 +33,7 @@ import xlsxwriter
 from flask_babel import gettext
 
 from app.reports.selection import DATE, DATETIME, IDENTITY, MONEY, NUMBER, Column, Selection
+from app.views.labels import current_lang
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_576 - 1  # Excel's rows per sheet, less the header
@@ -181,7 +182,7 @@ def details_lines(selection: Selection, details: ExportDetails, rows: int) -> li
         (gettext("Form"), selection.title),
         (gettext("Exported by"), details.user),
         (gettext("Exported on"), details.when),
-        (gettext("Rows"), f"{rows:,}".replace(",", ".")),
+        (gettext("Rows"), f"{rows:,}".replace(",", "." if current_lang() == "id" else ",")),
         (gettext("Working area"), selection.area or gettext("all regions")),
         (gettext("Order"), selection.order),
     ]
@@ -194,7 +195,8 @@ def details_lines(selection: Selection, details: ExportDetails, rows: int) -> li
 
 
 def _details_sheet(book: Any, selection: Selection, details: ExportDetails, rows: int, cut: bool) -> None:
-    sheet = book.add_worksheet(sheet_name(gettext("Details"), "Details"))
+    name = sheet_name(gettext("Export details"), "Details")
+    sheet = book.add_worksheet(name if name != sheet_name(selection.title) else name + " (2)")
     bold = book.add_format({"bold": True, "valign": "top"})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     sheet.set_column(0, 0, 24)
@@ -211,7 +213,8 @@ def _csv_value(kind: str, value: Any, decimal_comma: bool) -> Any:
     if value is None:
         return ""
     if kind in (NUMBER, MONEY) and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        text = str(value) if not isinstance(value, float) else repr(value)
+        # Decimal('2.5000') as 2.5: the digits the value has, never an exponent.
+        text = format(value.normalize(), "f") if isinstance(value, Decimal) else repr(value)
         return text.replace(".", ",") if decimal_comma else text
     if kind == DATETIME and isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
