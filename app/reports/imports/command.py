@@ -1,0 +1,132 @@
+"""One import as one unit of work: read, check every row, then write all rows or none.
+
+`run_import` runs inside a request of the importing user (the screen's, or the one a background
+job rebuilds), so the user's working area, permissions and language hold as on the screens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask import current_app, g
+from flask_babel import gettext
+
+from app.access.personal import log_access
+from app.access.scope import current_scope
+from app.extensions import db
+from app.office import office_district
+from app.views.labels import current_lang, render_message
+from app.views.record_checks import hide_unseen
+
+from .annotated import annotated_workbook
+from .errors import ImportFileError
+from .mapping import PARENT, checked_mapping
+from .reading import Table, read_table
+from .storage import store_annotated, upload_bytes
+from .validation import ADD, SAME, UPDATE, ImportTarget, Plan, field_label, plan_import
+from .write import write_plan
+
+SHOWN_PROBLEMS = 50  # on the result screen; the annotated workbook has them all
+DONE, REFUSED, CONFIRM, FAILED = "done", "errors", "warnings", "failed"
+
+
+def import_target(slug: str, key: Sequence[str] = (), parent_id: int | None = None) -> ImportTarget:
+    """The form a user imports into, with their area and whether they may change stored records."""
+    from app.views.generated import permission_view_name
+
+    models = current_app.extensions["simpul_models"]
+    spec = models[slug].__spec__
+    may_update = current_app.appbuilder.sm.has_access("can_edit", permission_view_name(spec))
+    return ImportTarget(db.session, spec, models, current_scope(), office_district(), tuple(key), parent_id, may_update)
+
+
+def run_import(
+    token: str,
+    slug: str,
+    mapping: Sequence[str | None],
+    key: Sequence[str] = (),
+    parent_id: int | None = None,
+    confirm_warnings: bool = False,
+    progress: Callable[[int, int | None, str | None], None] | None = None,
+) -> dict[str, Any]:
+    """Import an uploaded file into a form; return what happened (JSON-able: a job's result too)."""
+    try:
+        table = read_table(upload_bytes(token))
+    except ImportFileError as exc:
+        return {"state": FAILED, "message": render_message(exc.message)}
+    target = import_target(slug, key, parent_id)
+    mapping = checked_mapping(target.spec, table.header, mapping)
+    total = len(table.rows)
+    if progress is not None:
+        progress(0, total, gettext("Checking rows"))
+    plan = plan_import(target, table, mapping, (lambda done: progress(done, total, None)) if progress else None)
+    counts = {
+        "rows": total,
+        "added": plan.count(ADD),
+        "updated": plan.count(UPDATE),
+        "unchanged": plan.count(SAME),
+        "failed_rows": len(plan.failed),
+        "warned_rows": len(plan.warned),
+    }
+    if plan.failed or (plan.warned and not confirm_warnings):
+        db.session.rollback()
+        problems = _render(target, plan, table)
+        store_annotated(token, problems["workbook"])
+        log_access("import", slug, [], 0, _summary(counts, refused=True))
+        state = REFUSED if plan.failed else CONFIRM
+        return {"state": state, **counts, "problems": problems["shown"]}
+    user = getattr(g, "user", None)
+    ids = write_plan(target, plan, (getattr(user, "id", None), getattr(user, "username", None) or "sistem"))
+    db.session.commit()
+    log_access("import", slug, ids, len(ids), _summary(counts, refused=False))
+    if progress is not None:
+        progress(total, total, gettext("Done"))
+    return {"state": DONE, **counts}
+
+
+def _summary(counts: dict[str, Any], refused: bool) -> str:
+    """The access log's note of an import (its row counts)."""
+    if refused:
+        return (
+            f"impor ditolak: {counts['rows']} baris, {counts['failed_rows']} salah, {counts['warned_rows']} peringatan"
+        )
+    return (
+        f"impor: {counts['rows']} baris, {counts['added']} baru, {counts['updated']} diubah, {counts['unchanged']} sama"
+    )
+
+
+def _render(target: ImportTarget, plan: Plan, table: Table) -> dict[str, Any]:
+    """Problems in the user's language: the first ones for the screen, all in the annotated workbook."""
+    lang = current_lang()
+    parent_label = gettext("Parent record")
+    for r in plan.rows:
+        if r.errors:
+            r.errors = hide_unseen(r.errors, db.session)
+        if r.warnings:
+            r.warnings = hide_unseen(r.warnings, db.session)
+
+    def label(name: str) -> str:
+        return field_label(target.spec, name, lang, parent_label)
+
+    shown = []
+    for r in plan.rows:
+        for found, warning in ((r.errors, False), (r.warnings, True)):
+            for name, messages in found.items():
+                for m in messages:
+                    if len(shown) < SHOWN_PROBLEMS:
+                        shown.append(
+                            {"row": r.row, "field": label(name), "message": render_message(m), "warning": warning}
+                        )
+    workbook = annotated_workbook(
+        table,
+        plan,
+        label,
+        render_message,
+        column_title=gettext("Error description"),
+        warning_prefix=gettext("Warning"),
+    )
+    return {"shown": shown, "workbook": workbook}
+
+
+__all__ = ["PARENT", "run_import", "import_target"]

@@ -1,0 +1,179 @@
+"""Reading an uploaded table: xlsx through python-calamine, CSV with its encoding and delimiter found.
+
+The kind of file is decided by its content, never by its name: an xlsx is a ZIP holding
+`xl/workbook.xml`; anything else must decode as text and split into columns. The header is the
+first row with any value; rows after it keep their spreadsheet row numbers, so messages and the
+annotated workbook point at the row the user sees in Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from python_calamine import CalamineError, CalamineWorkbook
+
+from app.forms_engine.messages import N_, Message
+
+from .errors import ImportFileError
+
+XLSX, CSV = "xlsx", "csv"
+MAX_ROWS = 1_000_000
+MAX_COLUMNS = 500
+_ZIP_MAGIC = b"PK\x03\x04"
+_BAD_TEXT_BYTES = set(range(0, 9)) | {11, 12} | set(range(14, 32)) - {27}
+
+
+@dataclass
+class Table:
+    """A read table: its header, and each data row with its row number in the file (1-based)."""
+
+    kind: str
+    header: list[str]
+    header_row: int
+    rows: list[list[Any]]
+    row_numbers: list[int]
+    sheet: str = ""
+
+
+def file_kind(data: bytes) -> str:
+    """'xlsx' or 'csv' from the bytes; refused when it is neither."""
+    if data.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile as exc:
+            raise ImportFileError(
+                Message(N_("The file is damaged: it is neither an Excel workbook nor a CSV file."))
+            ) from exc
+        if "xl/workbook.xml" in names:
+            return XLSX
+        raise ImportFileError(Message(N_("The file is not an Excel workbook (.xlsx) or a CSV file.")))
+    if data.startswith((b"\xd0\xcf\x11\xe0",)):
+        raise ImportFileError(
+            Message(N_("Old Excel files (.xls) cannot be read: save the file as .xlsx or CSV and upload it again."))
+        )
+    head = data[:65536]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(Message(N_("The file is not an Excel workbook (.xlsx) or a CSV file.")))
+    return CSV
+
+
+def read_table(data: bytes) -> Table:
+    """The first sheet of an xlsx, or a CSV file, as a Table."""
+    if not data.strip():
+        raise ImportFileError(Message(N_("The file is empty.")))
+    kind = file_kind(data)
+    name, rows = _xlsx_rows(data) if kind == XLSX else ("", _csv_rows(data))
+    return _table(kind, name, rows)
+
+
+def _xlsx_rows(data: bytes) -> tuple[str, list[list[Any]]]:
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = book.get_sheet_by_index(0)
+        return sheet.name, sheet.to_python(skip_empty_area=False)
+    except (CalamineError, ValueError, IndexError) as exc:
+        raise ImportFileError(
+            Message(N_("The Excel workbook could not be read (%(problem)s)."), {"problem": str(exc)[:200]})
+        ) from exc
+
+
+def decode_text(data: bytes) -> str:
+    """CSV bytes as text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Excel in an Indonesian or English Windows saves "CSV" in Windows-1252; its five undefined
+    # bytes fall back to Latin-1 so no upload is refused for one odd character.
+    return data.decode("cp1252", errors="strict") if _cp1252_ok(data) else data.decode("latin-1")
+
+
+def _cp1252_ok(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def sniff_delimiter(text: str) -> str:
+    """`,` `;` or tab: the one splitting the first lines into the most columns, the same on each."""
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    best, best_score = ",", (0, 0)
+    for delimiter in (",", ";", "\t"):
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not counts:
+            continue
+        steady = sum(1 for n in counts if n == counts[0])
+        score = (counts[0] if counts[0] > 1 else 0, steady)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _csv_rows(data: bytes) -> list[list[Any]]:
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(Message(N_("The text of the CSV file could not be read."))) from exc
+    if any(ord(c) in _BAD_TEXT_BYTES for c in text[:65536]):
+        raise ImportFileError(Message(N_("The file is not an Excel workbook (.xlsx) or a CSV file.")))
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text)))
+    except csv.Error as exc:
+        raise ImportFileError(
+            Message(N_("The CSV file could not be read (%(problem)s)."), {"problem": str(exc)})
+        ) from exc
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _table(kind: str, sheet: str, rows: list[list[Any]]) -> Table:
+    start = next((i for i, row in enumerate(rows) if any(not _blank(v) for v in row)), None)
+    if start is None:
+        raise ImportFileError(Message(N_("The file has no rows.")))
+    header = [cell_text(v) for v in rows[start]]
+    while header and not header[-1]:
+        header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise ImportFileError(Message(N_("The file has more than %(n)s columns."), {"n": MAX_COLUMNS}))
+    width = len(header)
+    data, numbers = [], []
+    for index in range(start + 1, len(rows)):
+        row = rows[index][:width]
+        if all(_blank(v) for v in row):
+            continue
+        data.append(row + [""] * (width - len(row)))
+        numbers.append(index + 1)
+    if len(data) > MAX_ROWS:
+        raise ImportFileError(
+            Message(N_("The file has more than %(n)s rows."), {"n": f"{MAX_ROWS:,}".replace(",", ".")})
+        )
+    return Table(kind, header, start + 1, data, numbers, sheet)
+
+
+def cell_text(value: Any) -> str:
+    """A cell as the text a person reads in it (headers, messages)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%d-%m-%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d-%m-%Y")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return " ".join(str(value).split())
