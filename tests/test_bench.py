@@ -34,6 +34,14 @@ FIGURES: dict[str, list[tuple[str, int]]] = {
         ),
         (rf"^(SQLite|PostgreSQL) delivery: [\d,]+ mails to aiosmtpd: .* outbox/raw {RATIO} \(goal >= 0\.80x\)$", 2),
     ],
+    "xlsx_export.py": [
+        (r"^SQLite: [\d,]+ rows x 12 columns, loaded in ", 1),
+        (rf"^xlsx export of [\d,]+ rows: raw xlsxwriter constant_memory .* simpul/raw {RATIO} \(goal <= 1\.30x\)$", 1),
+        (
+            rf"^peak memory: raw \d+ MB; Simpul job \d+ MB \(the built app \d+ MB, the export adds -?\d+ MB\); simpul/raw {RATIO}",
+            1,
+        ),
+    ],
     "regions_import.py": [
         (r"^region list: wilayah-63\.csv \(2,186 codes\)", 1),
         (rf"^(sqlite|postgresql)\s+\d+\.\d+\s+\d+\.\d+\s+\d+\.\d+\s+{RATIO}$", 2),
