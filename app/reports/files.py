@@ -10,9 +10,8 @@ and their job's result says so.
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +74,7 @@ def remove_expired(ctx: RunContext) -> int:
         return remove_files_before(ctx.engine, report_dir(), ctx.clock() - keep)
 
 
-def remove_files_before(engine: sa.Engine, directory: Path, cutoff: Any) -> int:
+def remove_files_before(engine: sa.Engine, directory: Path, cutoff: datetime) -> int:
     """Remove the files of jobs finished before `cutoff` (and stray files older than it); return how many."""
     c = job_table.c
     removed = 0
@@ -92,10 +91,10 @@ def remove_files_before(engine: sa.Engine, directory: Path, cutoff: Any) -> int:
             removed += 1
         with write_transaction(engine) as conn:
             conn.execute(job_table.update().where(c.id == job_id).values(result={**result, EXPIRED: True}))
-    cutoff_ts = cutoff.timestamp() if hasattr(cutoff, "timestamp") else float(cutoff)
-    for path in directory.glob("*"):  # left by a job that died while writing, or by hand
-        if path.is_file() and path.stat().st_mtime < cutoff_ts - 86400:
-            os.unlink(path)
+    oldest = cutoff.replace(tzinfo=UTC).timestamp()  # stored times are naive UTC
+    for path in directory.iterdir():  # a partial file of a job that died while writing, or a stray one
+        if path.is_file() and path.stat().st_mtime < oldest:
+            path.unlink()
             removed += 1
     return removed
 

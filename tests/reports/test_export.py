@@ -5,6 +5,7 @@ area; large exports as a background job whose file only its owner downloads; the
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections.abc import Iterator
@@ -304,7 +305,7 @@ def test_a_large_export_runs_as_a_job_for_its_owner_only(app: Any, small_inline:
     _run_jobs(app)
     page = camat.get(status_url).get_data(as_text=True)
     assert "refresh" not in page and "2 baris" in page
-    download = html_unescape(re.search(r'id="export-download" href="([^"]+)"', page).group(1))
+    download = html.unescape(re.search(r'id="export-download" href="([^"]+)"', page).group(1))
     fetched = camat.get(download)
     book = workbook(fetched)
     fetched.close()
@@ -334,7 +335,9 @@ def test_an_expired_export_is_removed_and_no_longer_offered(app: Any, small_inli
     assert "kedaluwarsa" in camat.get(status_url).get_data(as_text=True)
 
 
-def html_unescape(text: str) -> str:
-    import html
+def test_expired_files_are_cleaned_by_a_periodic_job_of_the_scheduler(app: Any) -> None:
+    from app.workflows.runtime.periodic import PERIODIC
 
-    return html.unescape(text)
+    entry = PERIODIC["reports.expire"]
+    assert entry.target == "app.reports.files:remove_expired" and int(app.config[entry.seconds_key]) > 0
+    assert app.config["REPORT_KEEP_DAYS"] == 7 and app.config["EXPORT_INLINE_MAX_ROWS"] == 5000
