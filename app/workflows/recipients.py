@@ -79,31 +79,77 @@ def recipients(
         default_district, default_roles = _settings()
         district = district or default_district
         whole_district_roles = default_roles if whole_district_roles is None else whole_district_roles
-    area = area_for(region_level, region_code, district)
-    if area is None:
-        return []
-    u = user_table.c
-    holds_role = sa.exists().where(
-        assoc_user_role.c.user_id == u.id,
-        assoc_user_role.c.role_id == role_table.c.id,
-        role_table.c.name == role,
-    )
-    scope = sa.func.coalesce(sa.func.trim(u.region_scope), "")
-    if region_level == "kabupaten" and area == district and whole_district_roles:
-        district_wide = sa.exists().where(
-            assoc_user_role.c.user_id == u.id,
-            assoc_user_role.c.role_id == role_table.c.id,
-            role_table.c.name.in_(sorted(whole_district_roles)),
+    directory = Directory.load(conn, district, whole_district_roles, role=role)
+    return directory.recipients(role, region_level, region_code)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A user who may be mailed: active, with an e-mail; their roles and working area."""
+
+    recipient: Recipient
+    roles: frozenset[str]
+    scope: str  # the working area, "" when unscoped
+
+
+class Directory:
+    """The users who may be mailed, read in one query; each level's recipients then found in memory.
+
+    The sweep asks for the recipients of a few hundred (role, area) pairs per run: one query for
+    all of them instead of one each. `recipients()` reads through it too, so the area rule is
+    written once (`Directory.recipients`).
+    """
+
+    def __init__(self, candidates: list[_Candidate], district: str, whole_district_roles: Collection[str]) -> None:
+        self.district = district
+        self.whole_district_roles = frozenset(whole_district_roles)
+        self._by_role: dict[str, list[_Candidate]] = {}
+        for candidate in sorted(candidates, key=lambda c: c.recipient.id):
+            for role in candidate.roles:
+                self._by_role.setdefault(role, []).append(candidate)
+
+    @classmethod
+    def load(
+        cls, conn: Any, district: str, whole_district_roles: Collection[str], *, role: str | None = None
+    ) -> Directory:
+        """Active users with an e-mail and their roles (only those holding `role`, when given)."""
+        u, link, r = user_table.c, assoc_user_role.c, role_table.c
+        query = (
+            sa.select(u.id, u.email, u.first_name, u.last_name, u.region_scope, r.name)
+            .join_from(user_table, assoc_user_role, link.user_id == u.id)
+            .join(role_table, r.id == link.role_id)
+            .where(u.active.is_(True), u.email.is_not(None), sa.func.trim(u.email) != "")
         )
-        in_area = sa.or_(scope == area, sa.and_(scope == "", district_wide))
-    else:
-        in_area = scope == area
-    query = (
-        sa.select(u.id, u.email, u.first_name, u.last_name)
-        .where(u.active.is_(True), u.email.is_not(None), sa.func.trim(u.email) != "", holds_role, in_area)
-        .order_by(u.id)
-    )
-    return [
-        Recipient(row.id, row.email.strip(), " ".join(p for p in (row.first_name, row.last_name) if p) or row.email)
-        for row in conn.execute(query)
-    ]
+        if role is not None:
+            held, named = assoc_user_role.alias("held"), role_table.alias("named")
+            holds_role = sa.exists().where(held.c.user_id == u.id, held.c.role_id == named.c.id, named.c.name == role)
+            query = query.where(holds_role)
+        rows: dict[int, Any] = {}
+        roles: dict[int, set[str]] = {}
+        for row in conn.execute(query):
+            rows.setdefault(row.id, row)
+            roles.setdefault(row.id, set()).add(row.name)
+        candidates = [
+            _Candidate(
+                Recipient(
+                    row.id, row.email.strip(), " ".join(p for p in (row.first_name, row.last_name) if p) or row.email
+                ),
+                frozenset(roles[user_id]),
+                (row.region_scope or "").strip(" "),  # as SQL's trim(): spaces only
+            )
+            for user_id, row in rows.items()
+        ]
+        return cls(candidates, district, whole_district_roles)
+
+    def recipients(self, role: str, region_level: str, region_code: str | None) -> list[Recipient]:
+        """The users of `role` whose working area is the record's area at `region_level`, by user id."""
+        area = area_for(region_level, region_code, self.district)
+        if area is None:
+            return []
+        district_wide = region_level == "kabupaten" and area == self.district and bool(self.whole_district_roles)
+        return [
+            candidate.recipient
+            for candidate in self._by_role.get(role, ())
+            if candidate.scope == area
+            or (district_wide and candidate.scope == "" and not candidate.roles.isdisjoint(self.whole_district_roles))
+        ]

@@ -65,9 +65,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from jinja2 import ChainableUndefined, Template, TemplateError, meta
+from jinja2 import ChainableUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from app.database import write_intent, write_transaction
 from app.forms_engine.fieldtypes import column_name
@@ -78,7 +78,7 @@ from app.workflows.calendar import WorkingCalendar
 from app.workflows.holidays import load_calendar
 from app.workflows.ladder import DEADLINE, waited_days
 from app.workflows.models import event_table, stay_table, timer_table
-from app.workflows.recipients import Recipient, area_for, recipients
+from app.workflows.recipients import Directory, Recipient, area_for
 from app.workflows.runtime.models import DIGEST, QUEUED, outbox_table, preference_table, template_table
 from app.workflows.runtime.outbox import TEMPLATES, mask_identity_numbers
 from app.workflows.runtime.periodic import RunContext
@@ -217,41 +217,79 @@ def region_text(names: Any, code: str | None) -> str:
 
 
 _sandbox = SandboxedEnvironment(undefined=ChainableUndefined, keep_trailing_newline=True, autoescape=False)
+# What the sweep's context names: a template of only text and these names is joined directly.
+CONTEXT_NAMES = frozenset({"recipient", "form", "record", "region", "state", "waited", "level", "link"})
+
+
+class _Text:
+    """One template text compiled once per sweep.
+
+    Text made of literal parts and bare context names (`{{ record }}`: the default wording and most
+    edits) is rendered by joining the parts, as Jinja's own output would be (`str` of each value);
+    anything else (filters, tags, attributes, other names) is rendered by Jinja in its sandbox.
+    A Jinja render builds a fresh context per call, which was most of the sweep's rendering time.
+    """
+
+    def __init__(self, source: str) -> None:
+        tree = _sandbox.parse(source)
+        self.template = _sandbox.from_string(tree)
+        self.personal = "recipient" in meta.find_undeclared_variables(tree)
+        self.parts = _plain_parts(tree)  # (literal text, context name or None) or None: Jinja renders it
+
+    def render(self, context: Mapping[str, Any], names: list[str]) -> list[str]:
+        """The text per recipient name (rendered once when it does not name the recipient)."""
+        if self.parts is None:
+            if not self.personal:
+                return [self.template.render(context)] * len(names)
+            return [self.template.render({**context, "recipient": name}) for name in names]
+        # a name the context lacks renders empty, as ChainableUndefined does; the recipient is filled in below
+        pieces = [text if name is None else str(context[name]) if name in context else "" for text, name in self.parts]
+        if not self.personal:
+            return ["".join(pieces)] * len(names)
+        slots = [i for i, (_, name) in enumerate(self.parts) if name == "recipient"]
+        rendered = []
+        for name in names:
+            for slot in slots:
+                pieces[slot] = name
+            rendered.append("".join(pieces))
+        return rendered
+
+
+def _plain_parts(tree: nodes.Template) -> list[tuple[str, str | None]] | None:
+    """The template as literal text and bare context names, or None if it holds anything else."""
+    parts: list[tuple[str, str | None]] = []
+    for output in tree.body:
+        if not isinstance(output, nodes.Output):
+            return None
+        for node in output.nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append((node.data, None))
+            elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name in CONTEXT_NAMES:
+                parts.append(("", node.name))
+            else:
+                return None
+    return parts
 
 
 @dataclass(frozen=True)
 class _Wording:
-    """A template's subject and body compiled, and whether each names the recipient."""
+    """A template's subject and body compiled."""
 
-    subject: Template
-    body: Template
-    personal_subject: bool
-    personal_body: bool
+    subject: _Text
+    body: _Text
 
     @classmethod
     def compile(cls, subject: str, body: str) -> _Wording:
-        def personal(source: str) -> bool:
-            return "recipient" in meta.find_undeclared_variables(_sandbox.parse(source))
-
-        return cls(_sandbox.from_string(subject), _sandbox.from_string(body), personal(subject), personal(body))
+        return cls(_Text(subject), _Text(body))
 
     def render(self, context: Mapping[str, Any], names: list[str]) -> list[tuple[str, str]]:
-        """(subject, body) per recipient name; a part that does not name the recipient rendered once."""
-        subject = body = None
-        if not self.personal_subject:
-            subject = " ".join(self.subject.render(context).split())
-        if not self.personal_body:
-            body = self.body.render(context)
-        rendered = []
-        for name in names:
-            personal = {**context, "recipient": name} if self.personal_subject or self.personal_body else context
-            rendered.append(
-                (
-                    subject if subject is not None else " ".join(self.subject.render(personal).split()),
-                    body if body is not None else self.body.render(personal),
-                )
-            )
-        return rendered
+        """(subject, body) per recipient name; the subject on one line, as `outbox.render_mail` makes it."""
+        subjects = self.subject.render(context, names)
+        if not self.subject.personal:  # one subject for all: tidied once
+            subjects = [" ".join(subjects[0].split())] * len(names) if names else []
+        else:
+            subjects = [" ".join(subject.split()) for subject in subjects]
+        return list(zip(subjects, self.body.render(context, names), strict=True))
 
 
 @dataclass
@@ -300,18 +338,32 @@ class _Due:
     region_code: str | None
 
 
+# An outbox row as the sweep writes it, in OUTBOX_COLUMNS order (times added by the writer).
+OUTBOX_COLUMNS = ("to_addr", "subject", "body_text", "state", "dedupe_key", "user_id")
+EVENT_COLUMNS = ("form", "record_id", "at", "kind", "stay_id", "level")
+
+
 @dataclass
 class _Prepared:
     """What a claimed timer writes: its outcome, the mails and whether an event goes on the timeline."""
 
     due: _Due
     outcome: str
-    mails: list[dict[str, Any]] = field(default_factory=list)
+    mails: list[tuple[str, str, str, str, str, int]] = field(default_factory=list)  # OUTBOX_COLUMNS
     note: str | None = None  # why obsolete
 
     @property
     def event(self) -> bool:
         return self.outcome in (MAILED, NOBODY, OVERDUE)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A (form, state, level) of the published workflow as the sweep needs it, looked up once."""
+
+    state_label: str
+    level: LadderLevel | None  # None: the deadline, or a level the workflow no longer has
+    note: str | None = None  # why the level is obsolete
 
 
 class _Sweep:
@@ -327,10 +379,13 @@ class _Sweep:
         self.problems: dict[str, str] = {}
         self.template: _Template | None = None
         self.calendar: WorkingCalendar | None = None
+        self.directory: Directory | None = None
         self.recipients: dict[tuple[str, str, str | None], list[Recipient]] = {}
         self.digest_users: set[int] = set()
-        self.waited: dict[date, int] = {}
-        self.insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+        self.waited: dict[date, str] = {}
+        self.regions: dict[str | None, str] = {}
+        self.steps: dict[tuple[str, str, int], _Step] = {}
+        self.writer = _PostgresWriter(now) if engine.dialect.name == "postgresql" else _SqliteWriter(now, engine)
 
     # reading
 
@@ -354,13 +409,16 @@ class _Sweep:
             .order_by(t.due_at, t.id)
             .limit(self.settings.batch_size)
         )
-        if after is not None:
-            query = query.where(sa.or_(t.due_at > after[0], sa.and_(t.due_at == after[0], t.id > after[1])))
+        if after is not None:  # after the last batch; `due_at >=` bounds the index range (an OR alone does not)
+            query = query.where(t.due_at >= after[0], sa.or_(t.due_at > after[0], t.id > after[1]))
         return [_Due(*row) for row in conn.execute(query)]
 
     def start_batch(self, conn: sa.Connection) -> None:
-        """Per batch: the published forms (when the schema changed), digest choices; per sweep: template, calendar."""
-        self.specs, problems = published_forms.get(conn)
+        """Per batch: the published forms (when the schema changed), digest choices; per sweep: template,
+        calendar, the users who may be mailed."""
+        specs, problems = published_forms.get(conn)
+        if specs is not self.specs:
+            self.specs, self.steps = specs, {}
         self.problems = dict(problems)  # this batch's own: a table unreadable now must not stick to the cache
         p = preference_table.c
         self.digest_users = set(conn.execute(sa.select(p.user_id).where(p.daily_digest.is_(True))).scalars())
@@ -368,6 +426,8 @@ class _Sweep:
             self.template = _Template.load(conn)
         if self.calendar is None:
             self.calendar = load_calendar(conn, self.settings.zone, self.settings.district)
+        if self.directory is None:
+            self.directory = Directory.load(conn, self.settings.district, self.settings.whole_district_roles)
 
     def records(self, conn: sa.Connection, batch: list[_Due]) -> dict[tuple[str, int], tuple[str, str | None]]:
         """(form, id) -> (title, region_code) of the batch's records that exist, one query per form."""
@@ -385,34 +445,56 @@ class _Sweep:
             table = sa.table(spec.table_name, *columns)
             try:
                 with conn.begin_nested():  # on PostgreSQL an error would end the whole read transaction
-                    rows = conn.execute(sa.select(*table.c).where(table.c.id.in_(sorted(ids)))).all()
+                    rows = conn.execute(sa.select(*table.c).where(self.writer.among(table.c.id, ids))).all()
             except sa.exc.DBAPIError as exc:  # its table is missing or unreadable: those timers fail
                 self.problems.setdefault(slug, f"{type(exc).__name__}: {exc.orig}")
                 continue
             for row in rows:
                 found[(slug, row[0])] = (
-                    _title(spec, title_field, row[2] if title_field is not None else None, row[0]),
+                    mask_identity_numbers(
+                        _title(spec, title_field, row[2] if title_field is not None else None, row[0])
+                    ),
                     row[1],
                 )
         return found
 
-    def recipients_of(self, conn: sa.Connection, level: LadderLevel, region_code: str | None) -> list[Recipient]:
+    def recipients_of(self, level: LadderLevel, region_code: str | None) -> list[Recipient]:
         area = area_for(level.region_level, region_code, self.settings.district)
         key = (level.role, level.region_level, area)
         if key not in self.recipients:
-            self.recipients[key] = recipients(
-                conn,
-                level.role,
-                level.region_level,
-                region_code,
-                district=self.settings.district,
-                whole_district_roles=self.settings.whole_district_roles,
-            )
+            assert self.directory is not None
+            self.recipients[key] = self.directory.recipients(level.role, level.region_level, region_code)
         return self.recipients[key]
 
-    def prepare(
-        self, conn: sa.Connection, due: _Due, records: Mapping[tuple[str, int], tuple[str, str | None]]
-    ) -> _Prepared:
+    def step(self, spec: FormSpec, due: _Due) -> _Step:
+        """The state's label and the ladder level of a timer (cached per form, state and level)."""
+        key = (due.form, due.state, due.level)
+        if key not in self.steps:
+            workflow = workflow_of(spec)
+            state = workflow.state(due.state) if workflow is not None else None
+            label = state.label.id if state is not None else due.state
+            level = next((lv for lv in state.ladder if lv.number == due.level), None) if state is not None else None
+            note = None
+            if level is None and due.level != DEADLINE:
+                where = f"state {due.state!r}" if state is not None else f"the workflow of {due.form!r}"
+                note = f"level {due.level} is no longer in {where}"
+            self.steps[key] = _Step(label, level, note)
+        return self.steps[key]
+
+    def region(self, code: str | None) -> str:
+        if code not in self.regions:
+            self.regions[code] = self.settings.region_label(code)
+        return self.regions[code]
+
+    def waited_text(self, entered_at: datetime) -> str:
+        assert self.calendar is not None
+        entered = entered_at.replace(tzinfo=UTC)
+        day = self.calendar.local_date(entered)
+        if day not in self.waited:  # the count depends on the day of entry only
+            self.waited[day] = f"{waited_days(self.calendar, entered, self.instant)} hari kerja"
+        return self.waited[day]
+
+    def prepare(self, due: _Due, records: Mapping[tuple[str, int], tuple[str, str | None]]) -> _Prepared:
         spec = self.specs.get(due.form)
         if spec is None:
             problem = self.problems.get(due.form)
@@ -424,97 +506,53 @@ class _Sweep:
         record = records.get((due.form, due.record_id))
         if record is None:
             raise SweepError(f"record #{due.record_id} of form {due.form!r} no longer exists")
-        workflow = workflow_of(spec)
-        state = workflow.state(due.state) if workflow is not None else None
         if due.level == DEADLINE:
             return _Prepared(due, OVERDUE)
-        level = next((lv for lv in state.ladder if lv.number == due.level), None) if state is not None else None
-        if level is None:
-            where = f"state {due.state!r}" if state is not None else f"the workflow of {due.form!r}"
-            return _Prepared(due, OBSOLETE, note=f"level {due.level} is no longer in {where}")
+        step = self.step(spec, due)
+        if step.level is None:
+            return _Prepared(due, OBSOLETE, note=step.note)
         title, region_code = record
         region_code = region_code or due.region_code
-        people = self.recipients_of(conn, level, region_code)
+        people = self.recipients_of(step.level, region_code)
         if not people:
             return _Prepared(due, NOBODY)
-        assert self.template is not None and self.calendar is not None
-        entered = due.entered_at.replace(tzinfo=UTC)
-        day = self.calendar.local_date(entered)
-        if day not in self.waited:  # the count depends on the day of entry only
-            self.waited[day] = waited_days(self.calendar, entered, self.instant)
+        assert self.template is not None
         context = {
             "form": spec.title.id,
-            "record": mask_identity_numbers(title),  # once here, so that the mails rarely need masking again
-            "region": self.settings.region_label(region_code),
-            "state": state.label.id if state is not None else due.state,
-            "waited": f"{self.waited[day]} hari kerja",
+            "record": title,  # masked once when read, so that the mails rarely need masking again
+            "region": self.region(region_code),
+            "state": step.state_label,
+            "waited": self.waited_text(due.entered_at),
             "level": due.level,
             "link": f"{self.settings.base_url.rstrip('/')}/forms/{due.form.replace('__', '/')}/show/{due.record_id}",
         }
         rendered = self.template.render(context, [person.name for person in people])
-        mails = [
-            {
-                "to_addr": person.email,
-                "subject": mask_identity_numbers(subject)[:998],
-                "body_text": mask_identity_numbers(body),
-                "body_html": None,
-                "state": DIGEST if person.id in self.digest_users else QUEUED,
-                "attempts": 0,
-                "next_attempt_at": self.now,
-                "created_at": self.now,
-                "dedupe_key": dedupe_key(due.id, person.id),
-                "user_id": person.id,
-            }
-            for person, (subject, body) in zip(people, rendered, strict=True)
-        ]
-        return _Prepared(due, MAILED, mails)
+        digest = self.digest_users
+        return _Prepared(
+            due,
+            MAILED,
+            [
+                (
+                    person.email,
+                    mask_identity_numbers(subject)[:998],
+                    mask_identity_numbers(body),
+                    DIGEST if person.id in digest else QUEUED,
+                    dedupe_key(due.id, person.id),
+                    person.id,
+                )
+                for person, (subject, body) in zip(people, rendered, strict=True)
+            ],
+        )
 
     # writing
 
-    def write(self, prepared: list[_Prepared]) -> None:
+    def write(self, prepared: list[_Prepared], *, bulk: bool = True) -> None:
         """Claim and write `prepared` in one transaction; those claimed elsewhere are skipped."""
-        t, s = timer_table.c, stay_table.c
-        open_stay = sa.exists().where(s.id == t.stay_id, s.left_at.is_(None))
         with write_transaction(self.engine) as conn:
-            claimed = set(
-                conn.execute(
-                    timer_table.update()
-                    .where(t.id.in_([p.due.id for p in prepared]), t.fired_at.is_(None), open_stay)
-                    .values(fired_at=self.now)
-                    .returning(t.id)
-                ).scalars()
-            )
+            claimed = self.writer.claim(conn, prepared)
             mine = [p for p in prepared if p.due.id in claimed]
-            if not mine:
-                return
-            mails = [mail for p in mine for mail in p.mails]
-            if mails:
-                conn.execute(self.insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"]), mails)
-            events = [
-                {
-                    "form": p.due.form,
-                    "record_id": p.due.record_id,
-                    "at": self.now,
-                    "kind": "escalation",
-                    "stay_id": p.due.stay_id,
-                    "level": p.due.level,
-                }
-                for p in mine
-                if p.event
-            ]
-            if events:
-                conn.execute(event_table.insert(), events)
-            conn.execute(
-                timer_table.update()
-                .where(t.id == sa.bindparam("timer_id"))
-                .values(
-                    outcome=sa.bindparam("outcome"),
-                    recipients=sa.bindparam("count"),
-                    attempts=t.attempts + 1,
-                    last_error=sa.bindparam("note"),
-                ),
-                [{"timer_id": p.due.id, "outcome": p.outcome, "count": len(p.mails), "note": p.note} for p in mine],
-            )
+            if mine:
+                self.writer.write(conn, mine, bulk=bulk)
         report = self.report
         report.fired += len(mine)
         report.taken += len(prepared) - len(mine)
@@ -556,11 +594,11 @@ class _Sweep:
         with write_intent(False), self.engine.connect() as conn:
             self.start_batch(conn)
             records = self.records(conn, rows)
-            for due in rows:
-                try:
-                    prepared.append(self.prepare(conn, due, records))
-                except Exception as exc:
-                    failures.append((due, _error_text(exc)))
+        for due in rows:
+            try:
+                prepared.append(self.prepare(due, records))
+            except Exception as exc:
+                failures.append((due, _error_text(exc)))
         if prepared:
             try:
                 self.write(prepared)
@@ -568,7 +606,7 @@ class _Sweep:
                 log.warning("escalation sweep: a batch of %s did not commit; writing them one by one", len(prepared))
                 for one in prepared:
                     try:
-                        self.write([one])
+                        self.write([one], bulk=False)
                     except Exception as exc:
                         failures.append((one.due, _error_text(exc)))
         self.record_failures(failures)
@@ -587,6 +625,133 @@ class _Sweep:
             if len(rows) < self.settings.batch_size:
                 break
         return self.report
+
+
+# --- how a batch is written, per database ----------------------------------------------------
+
+
+def _event_row(p: _Prepared, now: datetime) -> tuple[Any, ...]:
+    return (p.due.form, p.due.record_id, now, "escalation", p.due.stay_id, p.due.level)
+
+
+class _SqliteWriter:
+    """SQLite: the claim (UPDATE … RETURNING), then one executemany per table through the driver.
+
+    The rows go to sqlite3 as tuples with the times already in SQLAlchemy's text form: SQLAlchemy's
+    per-row parameter handling cost more than SQLite's inserting them.
+    """
+
+    def __init__(self, now: datetime, engine: sa.Engine) -> None:
+        self.now = now
+        to_text = sa.DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        self.stored_now = to_text(now) if to_text is not None else now
+
+    def among(self, column: sa.ColumnElement[int], ids: set[int]) -> sa.ColumnElement[bool]:
+        return column.in_(sorted(ids))
+
+    def claim(self, conn: sa.Connection, prepared: list[_Prepared]) -> set[int]:
+        """The ids of `prepared` this transaction claimed: unfired, of an open stay."""
+        t, s = timer_table.c, stay_table.c
+        open_stay = sa.exists().where(s.id == t.stay_id, s.left_at.is_(None))
+        return set(
+            conn.execute(
+                timer_table.update()
+                .where(t.id.in_([p.due.id for p in prepared]), t.fired_at.is_(None), open_stay)
+                .values(fired_at=self.now)
+                .returning(t.id)
+            ).scalars()
+        )
+
+    def write(self, conn: sa.Connection, mine: list[_Prepared], *, bulk: bool = True) -> None:
+        """The claimed timers' mails (a key queued before is skipped), events and outcomes."""
+        now = self.stored_now
+        mails = [(*mail, 0, now, now) for p in mine for mail in p.mails]
+        if mails:
+            columns = (*OUTBOX_COLUMNS, "attempts", "next_attempt_at", "created_at")
+            conn.exec_driver_sql(
+                f"INSERT INTO {outbox_table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                "ON CONFLICT (dedupe_key) DO NOTHING",
+                mails,
+            )
+        events = [_event_row(p, now) for p in mine if p.event]
+        if events:
+            conn.exec_driver_sql(
+                f"INSERT INTO {event_table.name} ({', '.join(EVENT_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
+                events,
+            )
+        conn.exec_driver_sql(
+            f"UPDATE {timer_table.name} SET outcome = ?, recipients = ?, attempts = attempts + 1, last_error = ? "
+            "WHERE id = ?",
+            [(p.outcome, len(p.mails), p.note, p.due.id) for p in mine],
+        )
+
+
+class _PostgresWriter:
+    """PostgreSQL: claim and outcome in one UPDATE over arrays, then the mails and events by COPY.
+
+    A statement's parameters cost psycopg time per value (an `IN` list of 500 ids, an executemany of
+    thousands of rows); arrays are a few parameters whatever their length, and COPY streams rows
+    without statements. COPY has no ON CONFLICT: a mail whose key was queued before (none can be, as
+    only this claim queues a timer's mails, and ids are never reused on PostgreSQL) fails the batch,
+    which is then written one timer at a time with INSERT … ON CONFLICT DO NOTHING (`bulk=False`).
+    """
+
+    CLAIM = sa.text(
+        f"""
+        UPDATE {timer_table.name} AS t
+        SET fired_at = :now, outcome = v.outcome, recipients = v.recipients, attempts = t.attempts + 1,
+            last_error = v.note
+        FROM unnest(CAST(:ids AS integer[]), CAST(:outcomes AS varchar[]), CAST(:counts AS integer[]),
+                    CAST(:notes AS text[])) AS v(id, outcome, recipients, note)
+        WHERE t.id = v.id AND t.fired_at IS NULL
+          AND EXISTS (SELECT 1 FROM {stay_table.name} AS s WHERE s.id = t.stay_id AND s.left_at IS NULL)
+        RETURNING t.id
+        """
+    )
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def among(self, column: sa.ColumnElement[int], ids: set[int]) -> sa.ColumnElement[bool]:
+        return column == sa.any_(sa.bindparam("ids", sorted(ids), type_=postgresql.ARRAY(sa.Integer)))
+
+    def claim(self, conn: sa.Connection, prepared: list[_Prepared]) -> set[int]:
+        """Claim `prepared` and set each one's outcome: the ids claimed (unfired, of an open stay)."""
+        return set(
+            conn.execute(
+                self.CLAIM,
+                {
+                    "now": self.now,
+                    "ids": [p.due.id for p in prepared],
+                    "outcomes": [p.outcome for p in prepared],
+                    "counts": [len(p.mails) for p in prepared],
+                    "notes": [p.note for p in prepared],
+                },
+            ).scalars()
+        )
+
+    def write(self, conn: sa.Connection, mine: list[_Prepared], *, bulk: bool = True) -> None:
+        """The claimed timers' mails and events (their outcomes were set by the claim)."""
+        now = self.now
+        mails = [(*mail, 0, now, now) for p in mine for mail in p.mails]
+        events = [_event_row(p, now) for p in mine if p.event]
+        columns = (*OUTBOX_COLUMNS, "attempts", "next_attempt_at", "created_at")
+        if not bulk:
+            if mails:
+                conn.execute(
+                    postgresql.insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+                    [dict(zip(columns, mail, strict=True)) for mail in mails],
+                )
+            if events:
+                conn.execute(event_table.insert(), [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in events])
+            return
+        with conn.connection.driver_connection.cursor() as cursor:
+            for table, names, rows in ((outbox_table, columns, mails), (event_table, EVENT_COLUMNS, events)):
+                if rows:
+                    with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
 
 
 def _title(spec: FormSpec, title_field: Any, value: Any, record_id: int) -> str:
