@@ -46,6 +46,14 @@ FIGURES: dict[str, list[tuple[str, int]]] = {
         (r"^region list: wilayah-63\.csv \(2,186 codes\)", 1),
         (rf"^(sqlite|postgresql)\s+\d+\.\d+\s+\d+\.\d+\s+\d+\.\d+\s+{RATIO}$", 2),
     ],
+    "xlsx_import.py": [
+        (
+            rf"^(SQLite|PostgreSQL) import: 2,000 rows x 10 columns: raw calamine\+executemany .* "
+            rf"simpul/raw {RATIO} \(goal >= 30,000 rows/s\)$",
+            2,
+        ),
+        (r"^(SQLite|PostgreSQL) re-run: 2,000 rows unchanged in ", 2),
+    ],
 }
 DEFAULT_FIGURES = [(rf"\b{RATIO}\b", 1)]  # a benchmark not listed yet: at least one ratio
 

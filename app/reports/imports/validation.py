@@ -23,10 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.access.scope import scope_clause
-from app.forms_engine.fieldtypes import Invalid, check, column_name, convert, region_within
+from app.forms_engine.fieldtypes import Invalid, column_name, region_within
 from app.forms_engine.fieldtypes import record_id as as_record_id
 from app.forms_engine.messages import N_, Message, RecordRef
-from app.forms_engine.record import Errors, input_fields, validate_values
+from app.forms_engine.record import Errors, input_fields
 from app.forms_engine.rules import RuleContext, check_rules, region_root
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.regions.importer import region_table
@@ -35,6 +35,7 @@ from .cells import raw_value
 from .lookups import RecordNames, choice_labels, resolve_choice
 from .mapping import PARENT, importable_fields
 from .reading import Table
+from .values import ValueReader
 
 ADD, UPDATE, SAME = "add", "update", "same"
 PURE_RULES = frozenset({"required_if", "nik_consistent"})  # checked by the engine's check_rules
@@ -73,6 +74,10 @@ class ImportTarget:
     key: tuple[str, ...] = ()
     parent_id: int | None = None  # the parent of every row, when chosen on the screen
     may_update: bool = True
+    reader: ValueReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = ValueReader(self.spec)
 
     @property
     def model(self) -> Any:
@@ -186,17 +191,8 @@ def _parent_of(result: RowResult, cell: Any, target: ImportTarget, parents: Reco
 
 def _key_of(target: ImportTarget, raw: dict[str, Any]) -> tuple[Any, ...] | None:
     """The row's upsert key as stored values, or None when a part is missing or invalid."""
-    values = []
-    for name in target.key:
-        f = target.spec.field(name)
-        try:
-            value = convert(f, raw.get(name))
-        except Invalid:
-            return None
-        if value is None or check(f, value) is not None:
-            return None
-        values.append(value)
-    return tuple(values)
+    values = tuple(target.reader.stored(target.spec.field(name), raw.get(name)) for name in target.key)
+    return None if any(v is None for v in values) else values
 
 
 def _match_keys(target: ImportTarget, rows: list[tuple[RowResult, dict[str, Any]]]) -> dict[int, dict[str, Any]]:
@@ -273,7 +269,7 @@ def _check_values(
             result.parent_id = kept["parent_id"]
     if spec.state_field:  # changed by the workflow's steps only
         raw.pop(spec.state_field, None)
-    clean, errors = validate_values(spec, raw)
+    clean, errors = target.reader.read(raw)  # validate_values(spec, raw), each distinct value judged once
     for name, messages in errors.items():
         result.errors.setdefault(name, messages)
     for name, names in references.items():
