@@ -42,6 +42,10 @@ FIGURES: dict[str, list[tuple[str, int]]] = {
             1,
         ),
     ],
+    "pdf_roster.py": [
+        (rf"^daftar hadir, F4 portrait, [\d,]+ rows: render_roster \d+\.\d+ s CPU .* render/raw {RATIO} \(goal", 1),
+        (rf"^linearity: [\d,]+ rows .* = {RATIO} \(goal <= 2\.10x\); peak \d+ MB", 1),
+    ],
     "regions_import.py": [
         (r"^region list: wilayah-63\.csv \(2,186 codes\)", 1),
         (rf"^(sqlite|postgresql)\s+\d+\.\d+\s+\d+\.\d+\s+\d+\.\d+\s+{RATIO}$", 2),

@@ -313,9 +313,8 @@ def parse_layout(
             reader, text, join_path("title", lang) if isinstance(data.get("title"), Mapping) else "title"
         )
     paper = data.get("paper", "F4")
-    paper = reader.choice(
-        {"paper": paper.upper() if isinstance(paper, str) else paper}, "paper", "", tuple(PAPERS), "F4"
-    )
+    paper = paper.upper() if isinstance(paper, str) and paper.upper() in PAPERS else paper  # "f4" is F4
+    paper = reader.choice({"paper": paper}, "paper", "", tuple(PAPERS), "F4")
     orientation = reader.choice(data, "orientation", "", ORIENTATIONS, "portrait")
     font_size = reader.measure(data, "font_size", "", POINTS, *FONT_SIZES)
     row_height = reader.measure(data, "row_height", "", MILLIMETRES, *ROW_HEIGHTS)
@@ -350,9 +349,9 @@ def parse_layout(
         form=data.get("form"),
         source=source,
     )
-    if columns and not reader.errors:
+    if columns:
         _check_widths(reader, layout)
-    if fields is not None and not reader.errors:
+    if fields is not None:
         reader.errors.extend(check_fields(layout, fields, lines))
     if reader.errors:
         raise DefinitionErrors(reader.errors)

@@ -119,8 +119,9 @@ class Geometry:
                 (font.getSubsetInternalName(subset, doc), escapePDF(chunk))
                 for subset, chunk in font.splitString(text, doc)
             ]
-            if len(self._encoded) < ENCODED_CACHE:
-                self._encoded[key] = pieces
+            if len(self._encoded) >= ENCODED_CACHE:  # mostly names seen once: start afresh
+                self._encoded.clear()
+            self._encoded[key] = pieces
         return pieces
 
     def wrap(self, text: str, width: float, bold: bool = False) -> list[Line]:
@@ -397,6 +398,7 @@ class RosterStream(Flowable):
                 keep = rows[-KEEP_WITH_TAIL]
                 pending.extendleft(reversed(placed[keep:]))
                 del placed[keep:]
+                page_break = True  # they would fit below: they must go over, with the signature
         if not placed:
             if at_top:  # nothing fits even on an empty page: should not happen, but never loop
                 placed.append(pending.popleft())
