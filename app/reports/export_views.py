@@ -94,6 +94,7 @@ def _queue(view: Any, fmt: str, sep: str) -> int:
     kept = [(k, v) for k, v in request.args.items(multi=True) if k not in OWN_ARGS]
     args = {
         "form": view.spec.slug,
+        "title": view.spec.title.get(current_lang()),  # for its page
         "username": g.user.username,
         "url": request.path + ("?" + urlencode(kept) if kept else ""),
         "lang": current_lang(),
@@ -108,7 +109,14 @@ def _queue(view: Any, fmt: str, sep: str) -> int:
 
 
 def run_export(
-    job: JobContext, form: str, username: str, url: str, lang: str, format: str = "xlsx", sep: str = ","
+    job: JobContext,
+    form: str,
+    username: str,
+    url: str,
+    lang: str,
+    format: str = "xlsx",
+    sep: str = ",",
+    title: str = "",
 ) -> dict[str, Any]:
     """The background job: the same export, rebuilt as `username` from the list's address."""
     from app.views.generated import permission_view_name

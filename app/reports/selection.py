@@ -88,7 +88,7 @@ class Selection:
     columns: list[Column]
     count: int  # rows matching when the selection was made (rows() may differ if records change)
     filters: list[FilterNote]
-    order: str  # "Nama (A–Z)", as the user reads it
+    order: str  # "Nama (naik)": the order column and direction, as the user reads them
     area: str  # the user's working area, by name ("" when unrestricted)
     _query: Any = field(repr=False)
     _convert: list[Callable[[Any], Any] | None] = field(repr=False)
@@ -112,7 +112,7 @@ class Selection:
         searched(self.spec.slug, ids, self.read)  # a whole-NIK search in the filters is logged
 
     def description(self) -> str:
-        """The filters (and order) in one line, for the access log and print titles."""
+        """The active filters in one line ("Status: Dirujuk; Desa: Hapalah"), for the access log and print titles."""
         parts = [f"{note.label}: {note.text}" for note in self.filters] or [gettext("no filter")]
         return "; ".join(parts)
 

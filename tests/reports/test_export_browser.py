@@ -1,0 +1,100 @@
+"""In Chromium: a clerk filters a list, exports it as CSV for Excel in Indonesian from the export
+menu, and a large export goes through its job page to a downloaded workbook."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.office import utc_now
+from app.workflows.runtime.jobs import claim_next_job, run_job
+from tests.browser.conftest import browser, live_server, page  # noqa: F401 (fixtures)
+from tests.conftest import add_user, publish_yaml, rebuilt
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+FORM = """
+form: penerima
+title: Penerima Bantuan
+title_field: nama
+order_by: [nama]
+fields:
+  - {name: nama, type: text, label: Nama, search: true}
+  - {name: nik, type: nik, label: NIK}
+  - {name: jumlah, type: money, label: Jumlah}
+  - {name: tanggal, type: date, label: Tanggal}
+"""
+NAMES = ["Ani", "Budi", "Siti", "Rahmat"]
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite only: the export's queries are covered on both databases in test_export.py."""
+    return f"sqlite:///{tmp_path / 'simpul.db'}"
+
+
+@pytest.fixture
+def app(empty_app: Any) -> Any:
+    publish_yaml(empty_app, FORM)
+    app = rebuilt(empty_app)
+    add_user(app, "admin", "Admin")
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO form_penerima (nama, nik, jumlah, tanggal) VALUES (:n, :k, 1250000, '2026-01-05')"),
+            [{"n": name, "k": f"630901450790{i:04d}"} for i, name in enumerate(NAMES, 1)],
+        )
+    return app
+
+
+@pytest.fixture
+def admin_page(page: Any) -> Any:  # noqa: F811
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(page.base + "/login/")
+    page.fill("#username", "admin")
+    page.fill("#password", "admin-pass")
+    with page.expect_navigation():
+        page.click("[type=submit]")
+    return page
+
+
+def test_export_menu_and_job_page_in_a_browser(admin_page: Any, app: Any) -> None:
+    page = admin_page  # noqa: F811
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(page.base + "/forms/penerima/list/")
+    page.fill("#simpul-quick-search", "i")  # Ani, Budi, Siti: not Rahmat
+    with page.expect_navigation():
+        page.press("#simpul-quick-search", "Enter")
+    page.click(".simpul-export .dropdown-toggle")
+    menu = page.locator(".simpul-export .dropdown-menu")
+    menu.wait_for(state="visible")
+    page.screenshot(path=str(ARTIFACTS / "export-menu.png"))
+    with page.expect_download() as download:
+        page.click(".simpul-export .dropdown-menu a:has-text(';')")
+    data = Path(download.value.path()).read_bytes()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["Nama", "NIK", "Jumlah", "Tanggal"]
+    assert [r[0] for r in rows[1:]] == ["Ani", "Budi", "Siti"] and rows[1][1] == "6309********0001"
+
+    app.config["EXPORT_INLINE_MAX_ROWS"] = 1
+    with page.expect_navigation():
+        page.click(".simpul-export > a")  # the main button: Excel
+    assert "/ekspor/" in page.url and page.locator(".progress").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "export-job-waiting.png"))
+    with app.app_context():
+        job = claim_next_job(db.engine, "test", utc_now())
+        assert run_job(db.engine, job, "test") == "done"
+        db.session.remove()
+    page.wait_for_selector("#export-download", timeout=10_000)  # the page refreshes itself
+    page.screenshot(path=str(ARTIFACTS / "export-job-ready.png"))
+    with page.expect_download() as download:
+        page.click("#export-download")
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert [r[0] for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)] == ["Ani", "Budi", "Siti"]
+    assert page.errors == []
