@@ -6,9 +6,12 @@
     POST /import/<slug>/<token>/            import now (small files) or as a background job (large)
     GET  /import/<slug>/<token>/annotated   the refused file back, with its problems per row
     GET  /import/job/<id>                   a background import's progress and result
+    GET  /import/registry/                  a registry extract (DTKS/DTSEN) for a roster form
+    POST /import/registry/                  apply it: registered or not, desil; who entered or left
 
 Every route needs the form's `can_add` permission (`form_<form>`, as its add screen); rows that
-update stored records need `can_edit` too. Each import is logged in the access log.
+update stored records need `can_edit` too, and so does a registry extract. Each import is logged
+in the access log.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from flask_babel import gettext
 
 from app.extensions import db
 from app.forms_engine.spec import FormSpec
-from app.reports.imports.command import run_import
+from app.reports.imports.command import run_import, run_registry_import
 from app.reports.imports.errors import ImportFileError
 from app.reports.imports.job import JOB_KIND
 from app.reports.imports.lookups import RecordNames
 from app.reports.imports.mapping import PARENT, auto_mapping, importable_fields
 from app.reports.imports.reading import cell_text, read_table
+from app.reports.imports.registry import registry_profile
 from app.reports.imports.storage import annotated_path, store_upload, upload_bytes, upload_meta
 from app.reports.imports.validation import key_choices
 from app.views.labels import current_lang, render_message
@@ -111,6 +115,20 @@ class ImportView(BaseView):
             return render_message(exc.message)
         return (store_upload(data, upload.filename, slug, g.user.id, table.kind),)
 
+    def _queue(self, slug: str, token: str, lang: str, **args: Any) -> Any:
+        """Queue a large import as a background job of this user; its progress page."""
+        job_id = enqueue_job(
+            db.session,
+            JOB_KIND,
+            {"token": token, "slug": slug, "user_id": g.user.id, "lang": lang, "mapping": [], **args},
+            created_by=g.user.username,
+        )
+        db.session.commit()
+        return redirect(url_for(".job", job_id=job_id))
+
+    def _inline_rows(self) -> int:
+        return int(current_app.config.get("IMPORT_INLINE_ROWS", INLINE_ROWS))
+
     def _list_url(self, spec: FormSpec) -> str:
         slug = spec.parent or spec.slug
         return f"/forms/{slug}/list/"
@@ -138,25 +156,10 @@ class ImportView(BaseView):
                 key = []
             parent_id = request.form.get("parent_id", type=int)
             confirm = request.form.get("confirm_warnings") == "1"
-            rows = len(table.rows)
-            if rows > int(current_app.config.get("IMPORT_INLINE_ROWS", INLINE_ROWS)):
-                job_id = enqueue_job(
-                    db.session,
-                    JOB_KIND,
-                    {
-                        "token": token,
-                        "slug": slug,
-                        "mapping": chosen,
-                        "user_id": g.user.id,
-                        "key": key,
-                        "parent_id": parent_id,
-                        "confirm_warnings": confirm,
-                        "lang": lang,
-                    },
-                    created_by=g.user.username,
+            if len(table.rows) > self._inline_rows():
+                return self._queue(
+                    slug, token, lang, mapping=chosen, key=key, parent_id=parent_id, confirm_warnings=confirm
                 )
-                db.session.commit()
-                return redirect(url_for(".job", job_id=job_id))
             result = run_import(token, slug, chosen, key, parent_id, confirm)
         keys = key_choices(spec)
         return self.render_template(
@@ -195,6 +198,46 @@ class ImportView(BaseView):
         names = RecordNames(db.session, parent, scope_clause(parent, current_scope()))
         titled = {v: k for k, v in names.by_title.items() if v is not None}
         return sorted(((i, titled.get(i, f"#{i}")) for i in names.ids), key=lambda p: p[1])[:500]
+
+    @expose("/registry/", methods=["GET", "POST"])
+    def registry(self) -> Any:
+        """A registry extract (DTKS/DTSEN) applied to a roster form: at once, or as a job when large."""
+        if not self._signed_in():
+            return redirect(self.appbuilder.get_url_for_login)
+        from app.views.generated import permission_view_name
+
+        lang = current_lang()
+        models = current_app.extensions.get("simpul_models", {})
+        forms = [
+            (slug, model.__spec__.title.get(lang))
+            for slug, model in models.items()
+            if registry_profile(model.__spec__) is not None
+            and self.appbuilder.sm.has_access("can_edit", permission_view_name(model.__spec__))
+        ]
+        if not forms:
+            abort(403)
+        result, slug, token = None, request.form.get("form") or forms[0][0], ""
+        if request.method == "POST":
+            if slug not in dict(forms):
+                abort(403)
+            taken = self._take_upload(slug)
+            if isinstance(taken, str):
+                flash(taken, "danger")
+            else:
+                token = taken[0]
+                rows = len(read_table(upload_bytes(token)).rows)
+                if rows > self._inline_rows():
+                    return self._queue(slug, token, lang, profile="registry")
+                result = run_registry_import(token, slug)
+        return self.render_template(
+            "simpul/import_registry.html",
+            title=gettext("Registry extract (DTKS/DTSEN)"),
+            forms=forms,
+            form=slug,
+            result=result,
+            annotated_url=url_for(".annotated", slug=slug, token=token) if token else "",
+            max_mb=self._max_bytes() // (1024 * 1024),
+        )
 
     @expose("/<slug>/<token>/annotated")
     def annotated(self, slug: str, token: str) -> Any:

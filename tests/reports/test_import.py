@@ -47,6 +47,9 @@ fields:
   - {name: desa, type: region, level: desa, label: {id: Desa/kelurahan, en: Village}, required: true}
   - {name: jumlah, type: money, label: {id: Nilai bantuan, en: Amount}, min: 0}
   - {name: tanggal, type: date, label: {id: Tanggal, en: Date}}
+  - {name: terdaftar_dtks, type: boolean, label: {id: Terdaftar DTKS/DTSEN, en: In DTKS/DTSEN registry}}
+  - {name: id_dtks, type: text, label: {id: ID DTKS/DTSEN, en: Registry id}, max_length: 50}
+  - {name: desil, type: integer, label: Desil, min: 1, max: 10}
 rules:
   - {rule: capacity, reference: program, limit: kuota}
   - {rule: confirm_same, fields: [no_kk], within: [program]}
@@ -435,3 +438,62 @@ def _now() -> Any:
     from app.office import utc_now
 
     return utc_now()
+
+
+def registry_extract(rows: list[list[Any]]) -> bytes:
+    return workbook(rows, header=["NIK", "NO KK", "NAMA", "ALAMAT", "DESIL", "ID DTKS"], text_columns=(0, 1, 5))
+
+
+def test_a_registry_extract_marks_who_entered_and_who_left(app: Any, programme: str) -> None:
+    rows = rows_of(programme, 3, start=101) + rows_of(programme, 1, start=104, desa=OTHER_DESA)
+    assert run(signed_in(app), workbook(rows))[0] == "done"
+    with app.app_context():  # nik(102) was registered before; nik(104) too, but outside the clerk's area
+        table = app.extensions["simpul_models"]["penerima_uji"].__table__
+        db.session.execute(sa.update(table).where(table.c.nik.in_([nik(102), nik(104)])).values(terdaftar_dtks=True))
+        db.session.commit()
+    extract = registry_extract(
+        [[nik(101), kk(101), "Penerima 101", "Jl. A", 2, "ID-101"], [nik(103), kk(103), "X", "", 5, None]]
+    )
+    client = signed_in(app, "kec")
+    sent = client.post(
+        "/import/registry/",
+        data={"form": "penerima_uji", "file": (io.BytesIO(extract), "dtks.xlsx")},
+        content_type="multipart/form-data",
+    )
+    text = sent.get_data(as_text=True)
+    assert 'data-state="done"' in text, text[:3000]
+    entered = re.search(r'id="simpul-registry-entered".*?</table>', text, re.S).group(0)
+    left = re.search(r'id="simpul-registry-left".*?</table>', text, re.S).group(0)
+    assert "Penerima 101" in entered and "Penerima 103" in entered and nik(101) not in entered  # masked
+    assert "Penerima 102" in left and "Penerima 104" not in text
+    found = {r.nik: (r.terdaftar_dtks, r.desil, r.id_dtks) for r in stored(app, programme)}
+    assert found == {
+        nik(101): (True, 2, "ID-101"),
+        nik(102): (False, None, None),
+        nik(103): (True, 5, None),
+        nik(104): (True, None, None),  # another area: not the clerk's to change
+    }
+    entry = last_log(app)
+    assert entry.username == "kec" and entry.purpose.startswith("registri DTKS/DTSEN: 2 baris; 2 masuk, 1 keluar")
+    with app.app_context():
+        audit = db.session.execute(
+            sa.select(AuditEntry)
+            .where(AuditEntry.form == "penerima_uji", AuditEntry.action == "update")
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        ).scalar_one()
+    assert audit.username == "kec" and "terdaftar_dtks" in audit.changes
+
+
+def test_a_bad_registry_extract_changes_nothing(app: Any, programme: str) -> None:
+    assert run(signed_in(app), workbook(rows_of(programme, 1, start=120)))[0] == "done"
+    extract = registry_extract([[nik(120), kk(120), "A", "", 11, None], [6309011001900121.0, None, "B", "", 1, None]])
+    client = signed_in(app)
+    sent = client.post(
+        "/import/registry/",
+        data={"form": "penerima_uji", "file": (io.BytesIO(extract), "dtks.xlsx")},
+        content_type="multipart/form-data",
+    )
+    text = sent.get_data(as_text=True)
+    assert 'data-state="errors"' in text and "dibulatkan" in text
+    assert stored(app, programme)[0].desil is None

@@ -129,4 +129,69 @@ def _render(target: ImportTarget, plan: Plan, table: Table) -> dict[str, Any]:
     return {"shown": shown, "workbook": workbook}
 
 
-__all__ = ["PARENT", "run_import", "import_target"]
+SHOWN_PERSONS = 200  # of those who entered or left, on the screen
+
+
+def run_registry_import(
+    token: str, slug: str, progress: Callable[[int, int | None, str | None], None] | None = None
+) -> dict[str, Any]:
+    """Apply a registry extract (DTKS/DTSEN) to a roster form's lines in the user's area; all or nothing."""
+    from app.forms_engine.identity import mask
+
+    from .registry import apply_extract, read_extract, registry_profile
+
+    try:
+        table = read_table(upload_bytes(token))
+    except ImportFileError as exc:
+        return {"state": FAILED, "message": render_message(exc.message)}
+    model = current_app.extensions["simpul_models"][slug]
+    spec = model.__spec__
+    profile = registry_profile(spec)
+    if profile is None:
+        return {"state": FAILED, "message": gettext("This form has no registry fields.")}
+    total = len(table.rows)
+    if progress is not None:
+        progress(0, total, gettext("Checking rows"))
+    persons, plan = read_extract(table, spec, profile)
+    if plan.failed:
+        db.session.rollback()
+        target = import_target(slug)
+        problems = _render(target, plan, table)
+        store_annotated(token, problems["workbook"])
+        log_access("import", slug, [], 0, f"registri ditolak: {total} baris, {len(plan.failed)} salah")
+        return {
+            "state": REFUSED,
+            "rows": total,
+            "failed_rows": len(plan.failed),
+            "warned_rows": 0,
+            "problems": problems["shown"],
+        }
+    report = apply_extract(db.session, model, profile, persons, current_scope(), total)
+    db.session.commit()
+    names = current_app.extensions.get("simpul_region_names")
+    label = names.label if names is not None else (lambda code: code or "")
+    summary = (
+        f"registri DTKS/DTSEN: {total} baris; {len(report.entered)} masuk, {len(report.left)} keluar, "
+        f"{len(report.changed_ids)} data diubah"
+    )
+    log_access("import", slug, report.changed_ids, len(report.changed_ids), summary)
+    if progress is not None:
+        progress(total, total, gettext("Done"))
+    return {
+        "state": DONE,
+        "profile": "registry",
+        "rows": total,
+        "matched_lines": report.matched_lines,
+        "changed": len(report.changed_ids),
+        "entered_count": len(report.entered),
+        "left_count": len(report.left),
+        "entered": [[mask(n), name, label(d)] for n, name, d in report.entered[:SHOWN_PERSONS]],
+        "left": [[mask(n), name, label(d)] for n, name, d in report.left[:SHOWN_PERSONS]],
+        "per_desa": [
+            [label(code), counts["entered"], counts["left"], counts["registered"], counts["not_registered"]]
+            for code, counts in sorted(report.per_desa.items())
+        ],
+    }
+
+
+__all__ = ["PARENT", "import_target", "run_import", "run_registry_import"]

@@ -32,9 +32,10 @@ def import_job(
     parent_id: int | None = None,
     confirm_warnings: bool = False,
     lang: str = "id",
+    profile: str | None = None,
 ) -> dict[str, Any]:
-    """Run `run_import` for a queued upload; the result is stored as the job's result."""
-    from .command import run_import
+    """Run `run_import` (or, for profile "registry", `run_registry_import`) for a queued upload."""
+    from .command import run_import, run_registry_import
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     sqlite = db.engine.dialect.name == "sqlite"
@@ -54,6 +55,9 @@ def import_job(
                 job.progress(done, total=total, message=message)
 
         with force_locale(lang):
-            result = run_import(token, slug, mapping, key or (), parent_id, confirm_warnings, progress)
+            if profile == "registry":
+                result = run_registry_import(token, slug, progress)
+            else:
+                result = run_import(token, slug, mapping, key or (), parent_id, confirm_warnings, progress)
             app.process_response(app.response_class())  # writes the access log, as after a screen's request
     return result

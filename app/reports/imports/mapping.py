@@ -21,7 +21,8 @@ def importable_fields(spec: FormSpec) -> tuple[FieldSpec, ...]:
     return tuple(f for f in input_fields(spec) if f.type not in ("file", "photo") and f.name != spec.state_field)
 
 
-def _key(text: str) -> str:
+def header_key(text: str) -> str:
+    """A column title or label as matched: no case, spaces, dots, dashes or underscores."""
     return _NOISE.sub("", text).casefold()
 
 
@@ -30,15 +31,15 @@ def auto_mapping(spec: FormSpec, header: Sequence[str], parent_label: str | None
     names: dict[str, str] = {}
     for f in importable_fields(spec):
         for text in (f.name, f.label.id, f.label.get("en")):
-            names.setdefault(_key(text), f.name)
+            names.setdefault(header_key(text), f.name)
     if spec.parent:
         for text in (PARENT, parent_label or "", "parent"):
             if text:
-                names.setdefault(_key(text), PARENT)
+                names.setdefault(header_key(text), PARENT)
     taken: set[str] = set()
     mapping: list[str | None] = []
     for title in header:
-        name = names.get(_key(title)) if title else None
+        name = names.get(header_key(title)) if title else None
         mapping.append(name if name is not None and name not in taken else None)
         if name is not None:
             taken.add(name)
