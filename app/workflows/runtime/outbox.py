@@ -49,11 +49,26 @@ _GROUPED_IDENTITY = re.compile(r"(?<![\d])\d(?:[ .\-]?\d){15}(?![\d])")
 # Every text the masking changes holds 16 digits, each pair at most one space, dot or hyphen
 # apart; most texts hold none, and this search costs a tenth of the masking.
 _IDENTITY_SHAPE = re.compile(r"\d(?:[ .\-]?\d){15}")
+# A cheaper test first (the search above walks the text character by character in Python's
+# regex engine, ~30 ns each: 10 µs for a mail body): in an ASCII text with the spaces, dots and
+# hyphens deleted, every digit turned into "d" and every other character into "x", each such shape
+# becomes a run of 16 "d", found by a plain substring search. Without it, no shape; with it, the
+# search above decides.
+_SHAPE_DIGITS = bytes(0x64 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
+_SIXTEEN_DIGITS = b"d" * 16
+
+
+def may_hold_identity_numbers(text: str) -> bool:
+    """Whether the text may hold a NIK / No. KK shape (False: it certainly holds none)."""
+    # only an ASCII text: others may hold other scripts' digits, which \d matches too
+    if text.isascii() and _SIXTEEN_DIGITS not in text.encode("ascii").translate(_SHAPE_DIGITS, b" .-"):
+        return False
+    return _IDENTITY_SHAPE.search(text) is not None
 
 
 def mask_identity_numbers(text: str) -> str:
     """The text with every NIK / No. KK shape masked (6309********0001)."""
-    if not _IDENTITY_SHAPE.search(text):
+    if not may_hold_identity_numbers(text):
         return text
     text = redact(text)
     return _GROUPED_IDENTITY.sub(lambda m: mask(re.sub(r"\D", "", m.group())), text)
