@@ -24,7 +24,9 @@ from flask import abort, current_app, flash, g, redirect, request, send_file, ur
 from flask_appbuilder import BaseView, expose
 from flask_babel import gettext
 
+from app.access.personal import is_personal
 from app.extensions import db
+from app.forms_engine.identity import mask
 from app.forms_engine.spec import FormSpec
 from app.reports.imports.command import run_import, run_registry_import
 from app.reports.imports.errors import ImportFileError
@@ -167,7 +169,7 @@ class ImportView(BaseView):
             title=gettext("Import into %(form)s", form=spec.title.get(lang)),
             filename=meta["filename"],
             header=table.header,
-            preview=[[cell_text(v) for v in row] for row in table.rows[:PREVIEW_ROWS]],
+            preview=_preview(spec, table.rows[:PREVIEW_ROWS], chosen),
             rows=len(table.rows),
             chosen=chosen,
             fields=[(f.name, f.label.get(lang), f.required) for f in importable_fields(spec)]
@@ -278,6 +280,12 @@ class ImportView(BaseView):
             mapping_url=url_for(".mapping", slug=spec.slug, token=args.get("token", "")),
             list_url=self._list_url(spec),
         )
+
+
+def _preview(spec: FormSpec, rows: list[list[Any]], chosen: list[str | None]) -> list[list[str]]:
+    """The first rows as read, NIK and No. KK masked like everywhere else on the screens."""
+    personal = {f.name for f in importable_fields(spec) if is_personal(f)}
+    return [[mask(cell_text(v)) if chosen[i] in personal else cell_text(v) for i, v in enumerate(row)] for row in rows]
 
 
 def register_import_views(appbuilder: Any, specs: dict[str, Any]) -> None:

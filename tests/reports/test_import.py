@@ -70,6 +70,22 @@ fields:
       - {name: nik, type: nik, label: NIK, required: true}
       - {name: nama, type: text, label: Nama, required: true}
 """
+REPORTS = """
+form: laporan_uji
+title: {id: Laporan Uji, en: Test reports}
+title_field: nama
+region_field: desa
+permissions: {Kecamatan: [view, add, edit]}
+fields:
+  - {name: nama, type: text, label: Nama, required: true, unique: true}
+  - {name: desa, type: region, level: desa, label: Desa, required: true}
+workflow:
+  states:
+    - {name: terdaftar, label: Terdaftar, sla: 3}
+    - {name: selesai, label: Selesai, terminal: true}
+  transitions:
+    - {name: selesaikan, from: terdaftar, to: selesai, label: Selesaikan, roles: [Kecamatan]}
+"""
 HEADER = ["Program", "NIK", "No. KK", "Nama penerima", "Desa/kelurahan", "Nilai bantuan", "Tanggal"]
 DESA = "63.09.01.2001"
 OTHER_DESA = "63.09.02.2001"
@@ -100,7 +116,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             upgrade(directory=setup.extensions["migrate"].directory)
             sync_permissions(setup.appbuilder, {})
         setup.test_config = config  # type: ignore[attr-defined]
-        publish_yaml(setup, PROGRAMME, RECIPIENTS, GROUPS)
+        publish_yaml(setup, PROGRAMME, RECIPIENTS, GROUPS, REPORTS)
         built = rebuilt(setup)
         dispose_app(setup)
         add_user(built, "admin", "Admin")
@@ -208,6 +224,8 @@ def last_log(app: Any) -> Any:
 def test_a_clean_file_imports_all_rows_and_a_second_run_changes_nothing(app: Any, programme: str) -> None:
     client = signed_in(app)
     data = workbook(rows_of(programme, 3))
+    preview = client.get(upload(client, data).headers["Location"]).get_data(as_text=True)
+    assert nik(1) not in preview and "6309********0001" in preview  # the preview masks NIK like any screen
     state, _text, _token = run(client, data)
     assert state == "done"
     rows = stored(app, programme)
@@ -438,6 +456,26 @@ def _now() -> Any:
     from app.office import utc_now
 
     return utc_now()
+
+
+def test_a_workflow_forms_records_enter_their_first_state(app: Any) -> None:
+    from app.workflows.models import stay_table
+
+    data = workbook([["Laporan A", DESA], ["Laporan B", DESA]], header=["Nama", "Desa"], text_columns=())
+    state, text, _token = run(signed_in(app, "kec"), data, slug="laporan_uji")
+    assert state == "done", text[:3000]
+    with app.app_context():
+        table = app.extensions["simpul_models"]["laporan_uji"].__table__
+        found = db.session.execute(sa.select(table.c.id, table.c.nama, table.c.status).order_by(table.c.nama)).all()
+        stays = db.session.execute(
+            sa.select(stay_table.c.record_id, stay_table.c.state).where(stay_table.c.form == "laporan_uji")
+        ).all()
+        audited = (
+            db.session.execute(sa.select(AuditEntry.record_id).where(AuditEntry.form == "laporan_uji")).scalars().all()
+        )
+    assert [(n, s) for _i, n, s in found] == [("Laporan A", "terdaftar"), ("Laporan B", "terdaftar")]
+    assert sorted(stays) == sorted((i, "terdaftar") for i, _n, _s in found)
+    assert sorted(audited) == sorted(i for i, _n, _s in found)
 
 
 def registry_extract(rows: list[list[Any]]) -> bytes:
