@@ -42,6 +42,12 @@ FORMS_DIR = str(BASE_DIR / "forms")
 # Uploaded files are stored here, outside any static folder, and served through checked views.
 UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+# Prints, exports and imports (app/reports/). Larger ones run as background jobs in the scheduler
+# process; their files are kept for their owner (REPORT_DIR: beside UPLOAD_DIR unless set).
+EXPORT_INLINE_MAX_ROWS = 5000
+PRINT_INLINE_MAX_ROWS = 2000
+REPORT_KEEP_DAYS = 7
+REPORT_CLEAN_SECONDS = 3600
 
 # How often (seconds) each worker checks the published schema version.
 SCHEMA_POLL_SECONDS = 1.0

@@ -112,11 +112,9 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
         register_overdue_screen(appbuilder, app.extensions["simpul_specs"])
         from app.reports.export_views import register_export_views
         from app.reports.import_views import register_import_views
-        from app.reports.print_views import register_print_views
 
         register_export_views(appbuilder, app.extensions["simpul_specs"])
         register_import_views(appbuilder, app.extensions["simpul_specs"])
-        register_print_views(appbuilder, app.extensions["simpul_specs"])
         register_holidays_admin(appbuilder)
         from app.views.menu import finish_menu
 

@@ -24,3 +24,15 @@ def slow_first(job: Any, seconds: float) -> dict[str, Any]:
     if job.attempt == 1:
         time.sleep(seconds)
     return {"pid": os.getpid(), "attempt": job.attempt}
+
+
+def run_queued_jobs(app: Any) -> None:
+    """Run every queued job in this process, as the scheduler would (each must finish: done)."""
+    from app.extensions import db
+    from app.office import utc_now
+    from app.workflows.runtime.jobs import claim_next_job, run_job
+
+    with app.app_context():
+        while (job := claim_next_job(db.engine, "test", utc_now())) is not None:
+            assert run_job(db.engine, job, "test") == "done"
+            db.session.remove()

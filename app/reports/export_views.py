@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +34,9 @@ from app.workflows.runtime.jobs import JobContext, enqueue_job
 from app.workflows.runtime.models import DONE, FAILED, Job
 
 JOB_KIND = "app.reports.export_views:run_export"
+PRINT_JOB_KIND = "app.reports.print_views:run_print"
+REPORT_KINDS = (JOB_KIND, PRINT_JOB_KIND)  # the jobs whose page and file ExportJobView serves
+MIMETYPES = {"csv": MIME_CSV, "xlsx": MIME_XLSX, "pdf": "application/pdf"}
 FORMATS = ("xlsx", "csv")
 SEPARATORS = {"comma": ",", "semicolon": ";", ",": ",", ";": ";"}
 OWN_ARGS = ("format", "sep")  # this module's arguments, not the list's
@@ -119,39 +123,64 @@ def run_export(
     title: str = "",
 ) -> dict[str, Any]:
     """The background job: the same export, rebuilt as `username` from the list's address."""
-    from app.views.generated import permission_view_name
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with user_request(app, username, url, lang):
-        view = form_view(form)
-        if not app.appbuilder.sm.has_access("can_read", permission_view_name(view.spec)):
-            raise PermissionError(f"{username} may no longer read {form}")
-        selection = list_selection(view)
-        total = selection.count
-        job.progress(0, total=total, message=gettext("%(form)s: starting", form=selection.title))
-        name = download_name(selection, format)
-        stored = files.file_name(job.job_id, name)
-        directory = files.report_dir()
-        handle, partial = tempfile.mkstemp(dir=directory, prefix=".partial-")
-        try:
-            with os.fdopen(handle, "wb") as out:
+        selection = list_selection(readable_view(app, form, username))
 
-                def progress(done: int) -> None:
-                    job.progress(done, total=max(total, done))
+        def write(out: Any, progress: Any) -> int:
+            return write_export(out, selection, format, sep, progress)
 
-                rows = write_export(out, selection, format, sep, progress)
-            os.replace(partial, directory / stored)  # whole or not at all
-        except BaseException:
-            if os.path.exists(partial):
-                os.unlink(partial)
-            raise
-        log_export(selection, format, rows)
-        response = app.process_response(app.response_class(""))  # writes the access log as a request does
-        if response.status_code >= 500:
-            (directory / stored).unlink(missing_ok=True)
-            raise RuntimeError("the access log could not be written; the export was removed")
-        job.progress(rows, total=rows)
-    return {"file": stored, "name": name, "rows": rows, "format": format}
+        result = run_report(
+            job, selection, download_name(selection, format), write, lambda n: log_export(selection, format, n)
+        )
+    return {**result, "format": format}
+
+
+def readable_view(app: Any, form: str, username: str) -> Any:
+    """The form's list view, if the job's user may still read the form (else PermissionError)."""
+    from app.views.generated import permission_view_name
+
+    view = form_view(form)
+    if not app.appbuilder.sm.has_access("can_read", permission_view_name(view.spec)):
+        raise PermissionError(f"{username} may no longer read {form}")
+    return view
+
+
+def run_report(
+    job: JobContext,
+    selection: Selection,
+    name: str,
+    write: Callable[[Any, Callable[[int], None]], int],
+    log: Callable[[int], None],
+) -> dict[str, Any]:
+    """A report job's common part: write the file whole or not at all, log it, report its rows.
+
+    Called inside `user_request`; `write(out, progress)` writes the file and returns its rows."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    total = selection.count
+    job.progress(0, total=total, message=gettext("%(form)s: starting", form=selection.title))
+    stored = files.file_name(job.job_id, name)
+    directory = files.report_dir()
+    handle, partial = tempfile.mkstemp(dir=directory, prefix=".partial-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+
+            def progress(done: int) -> None:
+                job.progress(done, total=max(total, done))
+
+            rows = write(out, progress)
+        os.replace(partial, directory / stored)  # whole or not at all
+    except BaseException:
+        if os.path.exists(partial):
+            os.unlink(partial)
+        raise
+    log(rows)
+    response = app.process_response(app.response_class(""))  # writes the access log as a request does
+    if response.status_code >= 500:
+        (directory / stored).unlink(missing_ok=True)
+        raise RuntimeError("the access log could not be written; the file was removed")
+    job.progress(rows, total=rows)
+    return {"file": stored, "name": name, "rows": rows}
 
 
 class ExportJobView(BaseView):
@@ -165,7 +194,7 @@ class ExportJobView(BaseView):
         if user is None or not user.is_authenticated:
             abort(redirect(self.appbuilder.get_url_for_login))
         job = db.session.get(Job, job_id)
-        if job is None or job.kind != JOB_KIND or not files.may_download(job, user):
+        if job is None or job.kind not in REPORT_KINDS or not files.may_download(job, user):
             abort(404)  # another user's export is not told to exist
         return job
 
@@ -190,7 +219,7 @@ class ExportJobView(BaseView):
             requested=local_timestamp(job.created_at),
             keep_days=current_app.config["REPORT_KEEP_DAYS"],
             download_url=url_for(".download", job_id=job.id),
-            title=Markup.escape(gettext("Export")),
+            title=Markup.escape(gettext("Print") if job.kind == PRINT_JOB_KIND else gettext("Export")),
         )
 
     @expose("/<int:job_id>/unduh")
@@ -201,7 +230,7 @@ class ExportJobView(BaseView):
         path = files.stored_path(str(result.get("file") or "")) if job.state == DONE else None
         if path is None or result.get(files.EXPIRED):
             abort(404)
-        mimetype = MIME_CSV if result.get("format") == "csv" else MIME_XLSX
+        mimetype = MIMETYPES.get(str(result.get("format")), MIME_XLSX)
         return send_file(path, mimetype=mimetype, as_attachment=True, download_name=str(result.get("name")))
 
 

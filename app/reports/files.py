@@ -26,6 +26,7 @@ DEFAULTS = {
     "REPORT_KEEP_DAYS": 7,  # days a report file is kept for its owner to download
     "REPORT_CLEAN_SECONDS": 3600,  # how often the scheduler removes expired report files
     "EXPORT_INLINE_MAX_ROWS": 5000,  # larger exports run as a background job
+    "PRINT_INLINE_MAX_ROWS": 2000,  # larger prints run as a background job
 }
 EXPIRED = "expired"  # the job result's key once its file is gone
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -92,6 +92,7 @@ class Selection:
     area: str  # the user's working area, by name ("" when unrestricted)
     _query: Any = field(repr=False)
     _convert: list[Callable[[Any], Any] | None] = field(repr=False)
+    _reorder: Callable[[Any], Any] = field(default=lambda query: query, repr=False)  # adds the list's ORDER BY
     batch_size: int = BATCH_SIZE
     logged_ids: list[int] = field(default_factory=list)  # the first LOGGED_IDS ids read
     read: int = 0  # rows read so far
@@ -110,6 +111,15 @@ class Selection:
             self.read += 1
             yield row[0], values
         searched(self.spec.slug, ids, self.read)  # a whole-NIK search in the filters is logged
+
+    def grouped_by(self, name: str) -> Selection:
+        """The same selection ordered by field `name` first, then as the list orders it (a print's
+        groups: each desa one run). Raises KeyError for a field the selection does not hold."""
+        f = self.spec.field(name)
+        model = self._query.column_descriptions[0]["entity"]
+        column = getattr(model, column_name(f))
+        ordered = self._reorder(self._query.order_by(None).order_by(column))
+        return replace(self, _query=ordered, logged_ids=[], read=0)
 
     def description(self) -> str:
         """The active filters in one line ("Status: Dirujuk; Desa: Hapalah"), for the access log and print titles."""
@@ -248,6 +258,7 @@ def list_selection(view: Any, batch_size: int = BATCH_SIZE) -> Selection:
         area=_area_name(),
         _query=query,
         _convert=converters,
+        _reorder=lambda q: datamodel.apply_order_by(q, column, direction),
         batch_size=batch_size,
     )
 

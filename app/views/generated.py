@@ -73,6 +73,7 @@ VIEW_METHODS = {
     "grid": "add",
     "reveal": "reveal",
     "export": "read",
+    "print": "read",
     "step": "edit",  # a workflow step (app/views/workflow_steps.py)
 }
 API_METHODS = {
@@ -246,6 +247,15 @@ class FormModelView(RequestFilters, ModelView):
         from app.reports.export_views import export_response
 
         return export_response(self)
+
+    @expose("/print/", methods=["GET", "POST"])
+    @has_access
+    def print(self) -> Any:
+        """The list's records printed as a roster (PDF): a dialog (layout, paper, values), then the
+        file at once or as a background job; NIK and No. KK masked; logged (app/reports/print_views.py)."""
+        from app.reports.print_views import print_dialog
+
+        return print_dialog(self)
 
     @expose("/list/")
     @has_access

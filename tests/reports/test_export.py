@@ -22,8 +22,8 @@ from app.database import dispose_app
 from app.extensions import db
 from app.office import utc_now
 from app.reports import files
-from app.workflows.runtime.jobs import claim_next_job, run_job
 from tests.conftest import BACKENDS, add_user, app_config, login, publish_yaml, rebuilt
+from tests.runtime_jobs import run_queued_jobs
 from tests.test_regions import run_import
 
 REGIONS = (
@@ -287,13 +287,6 @@ def small_inline(app: Any) -> Iterator[None]:
     app.config["EXPORT_INLINE_MAX_ROWS"] = saved
 
 
-def _run_jobs(app: Any) -> None:
-    with app.app_context():
-        while (job := claim_next_job(db.engine, "test", utc_now())) is not None:
-            assert run_job(db.engine, job, "test") == "done"
-            db.session.remove()
-
-
 def test_a_large_export_runs_as_a_job_for_its_owner_only(app: Any, small_inline: None) -> None:
     camat = client_for(app, "camat")
     order = {"_oc_FormView_penerima": "nama", "_od_FormView_penerima": "desc"}
@@ -302,7 +295,7 @@ def test_a_large_export_runs_as_a_job_for_its_owner_only(app: Any, small_inline:
     status_url = queued.headers["Location"]
     waiting = camat.get(status_url).get_data(as_text=True)
     assert 'http-equiv="refresh"' in waiting and "export-download" not in waiting
-    _run_jobs(app)
+    run_queued_jobs(app)
     page = camat.get(status_url).get_data(as_text=True)
     assert "refresh" not in page and "2 baris" in page
     download = html.unescape(re.search(r'id="export-download" href="([^"]+)"', page).group(1))
@@ -323,7 +316,7 @@ def test_a_large_export_runs_as_a_job_for_its_owner_only(app: Any, small_inline:
 def test_an_expired_export_is_removed_and_no_longer_offered(app: Any, small_inline: None) -> None:
     camat = client_for(app, "camat")
     status_url = camat.get(EXPORT, query_string={"format": "csv"}).headers["Location"]
-    _run_jobs(app)
+    run_queued_jobs(app)
     download = status_url + "/unduh"
     fetched = camat.get(download)
     assert fetched.status_code == 200 and fetched.data.startswith(b"\xef\xbb\xbf")

@@ -21,6 +21,10 @@ The keys, with an example in layouts/*.yaml:
     group_by: {field: desa, label: Desa/Kelurahan, new_page: true, restart_numbering: true}
     totals: [jumlah]                   # summed per group and in all
     signature_block: {signer: kabid, mengetahui: kepala}   # roles of the office's officials
+    values:                            # where a key's value comes from (else the print dialog asks):
+      program: program.nama            #   a reference field of the form, then fields along it: taken
+      kabupaten: kantor.kabupaten      #   when the list is filtered to one such record; kantor.<field>:
+                                       #   the office settings; today: the print's date
 
 A field may name a region field's wider area, `desa.kecamatan`: the caller supplies its name.
 """
@@ -30,14 +34,14 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.forms_engine.loader import DefinitionError, DefinitionErrors, _Reader, read_file
 from app.forms_engine.messages import N_, Message, shown
 from app.forms_engine.names import is_name
-from app.forms_engine.shapes import FLAG, LABEL, NAMES, TEXT, Anything, Either, Keys, Seq, conform
+from app.forms_engine.shapes import FLAG, LABEL, NAMES, TEXT, Anything, Either, Keys, MapOf, Seq, conform
 from app.forms_engine.spec import Text, join_path
 
 from .formats import FORMATS
@@ -81,6 +85,7 @@ LAYOUT_KEYS = (
     "group_by",
     "totals",
     "signature_block",
+    "values",
 )
 COLUMN_KEYS = ("field", "kind", "label", "width", "weight", "align", "format")
 DETAIL_KEYS = ("label", "key", "value", "format")
@@ -124,6 +129,7 @@ LAYOUT = Keys(
         "group_by": GROUP,
         "totals": NAMES,
         "signature_block": SIGNATURE,
+        "values": MapOf(TEXT, MAX_DETAILS, N_("a mapping of keys to where their values come from")),
     },
     N_("a print layout: a mapping with title and columns"),
 )
@@ -186,6 +192,7 @@ class PrintLayout:
     signature: SignatureSpec | None = None
     form: str | None = None
     source: str = "layout"
+    sources: Mapping[str, str] = field(default_factory=dict)  # key -> "angkatan.bimtek.judul", "kantor.kabupaten"
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -335,6 +342,7 @@ def parse_layout(
                 name=shown(name),
             )
     signature = _parse_signature(reader, data.get("signature_block"), "signature_block")
+    sources = _parse_sources(reader, data.get("values") or {}, "values")
     layout = PrintLayout(
         title=title or Text(""),
         columns=columns,
@@ -348,7 +356,13 @@ def parse_layout(
         signature=signature,
         form=data.get("form"),
         source=source,
+        sources=sources,
     )
+    for key in sources:
+        if key not in layout.value_keys:
+            reader.error(
+                join_path("values", key), N_("'%(name)s' is not a {key} of the title nor a key of details"), name=key
+            )
     if columns:
         _check_widths(reader, layout)
     if fields is not None:
@@ -367,6 +381,34 @@ def _check_placeholders(reader: _LayoutReader, text: str, path: str) -> None:
     for name in names:
         if not is_name(name):
             reader.error(path, N_("'{%(name)s}' must name a value: a-z, 0-9 and _"), name=shown(name))
+
+
+SOURCE_ROOTS = ("kantor", "today")  # the office settings' fields; the print's date
+
+
+def _parse_sources(reader: _LayoutReader, raw: Mapping[str, str], path: str) -> dict[str, str]:
+    """`values:` key -> a dotted path: a reference field and fields along it, kantor.<field>, or today."""
+    sources: dict[str, str] = {}
+    for key, text in raw.items():
+        at = join_path(path, key)
+        steps = str(text).split(".")
+        if not is_name(key):
+            reader.error(at, N_("'%(name)s' must start with a letter and use only a-z, 0-9 and _"), name=shown(key))
+        elif not all(is_name(step) for step in steps) or len(steps) > 4:
+            reader.error(
+                at,
+                N_("must be field names joined by dots (at most 4), e.g. angkatan.bimtek.judul, not %(value)s"),
+                value=shown(text),
+            )
+        elif steps[0] == "today" and len(steps) > 1:
+            reader.error(at, N_("today stands alone: the print's date"))
+        elif steps[0] == "kantor" and len(steps) != 2:
+            reader.error(at, N_("kantor takes one field of the office settings, e.g. kantor.kabupaten"))
+        elif steps[0] not in SOURCE_ROOTS and len(steps) < 2:
+            reader.error(at, N_("must name a reference field and a field of its record, e.g. program.nama"))
+        else:
+            sources[key] = str(text)
+    return sources
 
 
 def _parse_detail(reader: _LayoutReader, raw: Mapping[str, Any] | None, path: str) -> Detail | None:
@@ -501,6 +543,14 @@ def check_fields(
             _check_field(reader, column.field, column.format, f"columns[{index}].field", fields)
     if layout.group_by is not None:
         _check_field(reader, layout.group_by.field, "text", "group_by", fields)
+    for key, text in layout.sources.items():
+        first = text.split(".", 1)[0]
+        if first not in SOURCE_ROOTS and fields.get(first) != "reference":
+            reader.error(
+                join_path("values", key),
+                N_("'%(name)s' is not a reference field of the form; a value comes from a record it refers to"),
+                name=shown(first),
+            )
     return reader.errors
 
 
