@@ -63,6 +63,9 @@ permissions: {Kecamatan: [view, add, edit]}
 fields:
   - {name: nama, type: text, label: {id: Nama kelompok, en: Group}, required: true, unique: true}
   - {name: desa, type: region, level: desa, label: Desa, required: true}
+  - {name: kegiatan, type: multichoice, label: Kegiatan, choices: [tani, ternak]}
+  - {name: modal, type: money, label: Modal}
+  - {name: berdiri, type: date, label: Berdiri}
   - name: anggota
     type: child
     label: {id: Anggota, en: Members}
@@ -456,6 +459,39 @@ def _now() -> Any:
     from app.office import utc_now
 
     return utc_now()
+
+
+def test_imported_values_are_stored_as_the_api_stores_them(app: Any) -> None:
+    client = signed_in(app)
+    made = client.post(
+        "/api/v1/kelompok_uji/",
+        json={
+            "nama": "Lewat API",
+            "desa": DESA,
+            "kegiatan": ["tani"],
+            "modal": "1.500.000,50",
+            "berdiri": "2020-05-01",
+        },
+    )
+    assert made.status_code == 201, made.json
+    assert client.post("/api/v1/kelompok_uji/", json={"nama": "API kosong", "desa": DESA}).status_code == 201
+    data = workbook(
+        [["Lewat impor", DESA, "Tani", 1500000.5, date(2020, 5, 1)], ["Impor kosong", DESA, None, None, None]],
+        header=["Nama kelompok", "Desa", "Kegiatan", "Modal", "Berdiri"],
+        text_columns=(),
+    )
+    assert run(client, data, slug="kelompok_uji")[0] == "done"
+    with app.app_context():
+        raw = {
+            row[0]: row[1:]
+            for row in db.session.execute(
+                sa.text(
+                    "SELECT nama, CAST(kegiatan AS TEXT), CAST(modal AS TEXT), CAST(berdiri AS TEXT), region_code FROM form_kelompok_uji"
+                )
+            )
+        }
+    assert raw["Lewat impor"] == raw["Lewat API"]
+    assert raw["Impor kosong"] == raw["API kosong"]
 
 
 def test_a_workflow_forms_records_enter_their_first_state(app: Any) -> None:
