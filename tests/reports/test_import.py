@@ -571,3 +571,18 @@ def test_a_bad_registry_extract_changes_nothing(app: Any, programme: str) -> Non
     text = sent.get_data(as_text=True)
     assert 'data-state="errors"' in text and "dibulatkan" in text
     assert stored(app, programme)[0].desil is None
+
+
+def test_old_uploads_are_removed(app: Any, programme: str) -> None:
+    import os
+    import time
+
+    from app.reports.imports.storage import import_dir, prune_uploads
+
+    client = signed_in(app)
+    token = upload(client, workbook(rows_of(programme, 1))).headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    with app.test_request_context():
+        path = import_dir(token)
+        assert path is not None
+        os.utime(path, (time.time() - 8 * 86400,) * 2)
+        assert prune_uploads() >= 1 and import_dir(token) is None
