@@ -136,7 +136,7 @@ def _print(
     printed = write_roster(buffer, grouped, layout, values, signed_on, current_lang())
     log_print(grouped, name, printed.rows)
     buffer.seek(0)
-    response = send_file(buffer, mimetype=MIME_PDF, as_attachment=False, download_name=download_name(view, name))
+    response = send_file(buffer, mimetype=MIME_PDF, as_attachment=True, download_name=download_name(view, name))
     response.headers["Cache-Control"] = "no-store"  # personal data: not kept by the browser
     return response
 
