@@ -168,7 +168,9 @@ def cell_text(value: Any) -> str:
     """A cell as the text a person reads in it (headers, messages)."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+    if isinstance(value, float) and abs(value) >= 1e15:
+        return f"{value:.5E}".replace(".", ",")  # as Excel shows it: 6,30901E+15
+    if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
         return value.strftime("%d-%m-%Y %H:%M")
