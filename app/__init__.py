@@ -116,6 +116,9 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
         register_export_views(appbuilder, app.extensions["simpul_specs"])
         register_import_views(appbuilder, app.extensions["simpul_specs"])
         register_holidays_admin(appbuilder)
+        from app.reports.layout_admin import register_layout_admin
+
+        register_layout_admin(appbuilder)
         from app.views.menu import finish_menu
 
         finish_menu(appbuilder)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import yaml
+from flask_babel import gettext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core_model import CoreModel
@@ -23,6 +24,7 @@ from app.forms_engine.record import input_fields
 from app.forms_engine.spec import FieldSpec, FormSpec, Text
 from app.forms_engine.yamlsource import YamlProblem, read_yaml
 from app.reports.pdf.layout import Column, PrintLayout, SignatureSpec, load_layout, parse_layout, shipped_layouts
+from app.views.labels import current_lang
 
 LIST_LAYOUT = "daftar"  # any form: the list's own columns
 NAME_LENGTH = 64
@@ -130,7 +132,9 @@ def _choice(name: str, read: Callable[[], PrintLayout], stored: bool = False) ->
     try:
         layout = read()
     except DefinitionErrors as exc:
-        return Choice(name, Text(name, name), None, tuple(str(e) for e in exc.errors), stored)
+        return Choice(
+            name, Text(name, name), None, tuple(e.render(gettext, current_lang()) for e in exc.errors), stored
+        )
     return Choice(name, layout.title, layout, (), stored)
 
 
