@@ -40,6 +40,7 @@ ACCESS_ACTIONS = {
     "reveal": lazy_gettext("Personal data shown in full"),
     "export": lazy_gettext("Exported"),
     "print": lazy_gettext("Printed"),
+    "import": lazy_gettext("Imported"),
     "search": lazy_gettext("Searched by NIK / No. KK"),
 }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -12,6 +11,7 @@ from markupsafe import Markup, escape
 
 from app.forms_engine.messages import Message
 from app.forms_engine.spec import FieldSpec, Text
+from app.reports.pdf.formats import rupiah
 
 
 def current_lang() -> str:
@@ -51,19 +51,6 @@ def lazy_text(text: Text | None) -> LazyString | str:
 def render_message(message: Message) -> str:
     """A Message from the engine in the current language."""
     return message.render(_gettext, current_lang())
-
-
-def rupiah(value: Decimal | int | None) -> str:
-    """Rp 1.250.000 (dot for thousands, comma for decimals; cents only when present)."""
-    if value is None:
-        return ""
-    amount = Decimal(value)
-    whole = int(abs(amount))
-    cents = abs(amount) - whole
-    text = f"{whole:,}".replace(",", ".")
-    if cents:
-        text += "," + f"{cents:.2f}"[2:]
-    return ("-Rp " if amount < 0 else "Rp ") + text
 
 
 # Types whose stored value is shown as it is need no formatter but for empty values.
