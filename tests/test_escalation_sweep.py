@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.regions.importer import region_table
 from app.workflows.models import event_table, stay_table, timer_table
-from app.workflows.recipients import recipients
+from app.workflows.recipients import Directory, recipients
 from app.workflows.runtime.models import outbox_table, template_table
-from app.workflows.runtime.outbox import set_daily_digest
+from app.workflows.runtime.outbox import TEMPLATES, set_daily_digest
 from app.workflows.runtime.periodic import PERIODIC, RunContext
-from app.workflows.sweep import SweepSettings, due_timer_ids, run_sweep, sweep_due
+from app.workflows.sweep import SweepSettings, _sandbox, _Text, due_timer_ids, run_sweep, sweep_due
 from tests import escalation_forms
 from tests.conftest import add_user, app_with_forms, publish_yaml
 
@@ -408,3 +408,94 @@ def test_the_periodic_job_sees_forms_published_after_it_started(app: Any, engine
     assert (report.mailed, report.errors) == (1, 0)
     (mail,) = rows(engine, outbox_table, outbox_table.c.dedupe_key.like(f"wf:{timers[1]}:%"))
     assert f"/forms/laporan_dua/show/{second}" in mail.body_text
+
+
+PLAIN_CONTEXT = {
+    "form": "Laporan Warga",
+    "record": "Budi {x} (NIK 6309********0001)",
+    "region": "Desa Hapalah, Kecamatan Banua Lawas",
+    "state": "Terdaftar",
+    "waited": "7 hari kerja",
+    "level": 2,
+    "link": "https://simpul.example/forms/laporan/show/18",
+}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        TEMPLATES["escalation"].subject,
+        TEMPLATES["escalation"].body,
+        "{{ recipient }}: {{ form }} / {{ region }} / {{ state }} / {{ waited }} / {{ link }}\r\n",
+        "Kurung {kurawal} dan }{ tetap: {{ record }} {x} {{level}}}",  # literal braces: plain all the same
+        "{{ '{{' }} {{ level }}",  # a constant: Jinja renders it
+        "{{ record|upper }} oleh {{ recipient|title }}",  # filters: Jinja renders it
+        "{% if level > 1 %}Tingkat {{ level }}{% endif %} {{ tidak_ada }}",  # tags, an unknown name
+        "{{ recipient }} {{ recipient }}",
+        "",
+    ],
+)
+def test_plain_wording_renders_exactly_as_jinja(source: str) -> None:
+    text = _Text(source)
+    names = ["Nama op_a Test", "Kepala {Bidang}"]
+    expected = [_sandbox.from_string(source).render({**PLAIN_CONTEXT, "recipient": name}) for name in names]
+    assert text.render(PLAIN_CONTEXT, names) == expected
+    plain = "|" not in source and "%" not in source and "'" not in source
+    assert (text.plain is not None) == plain, source
+
+
+def test_a_timer_whose_rows_the_database_refuses_fails_alone(app: Any, engine: Any, settings: SweepSettings) -> None:
+    """A batch that does not commit is written in halves until the bad timer is alone; the rest go out."""
+    refuse = {
+        "sqlite": [
+            "CREATE TRIGGER refuse_op_b BEFORE INSERT ON simpul_outbox WHEN NEW.to_addr = 'op_b@example.org' "
+            "BEGIN SELECT RAISE(ABORT, 'mailbox op_b refused'); END"
+        ],
+        "postgresql": [
+            "CREATE FUNCTION refuse_op_b() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.to_addr = 'op_b@example.org' THEN RAISE EXCEPTION 'mailbox op_b refused'; END IF; "
+            "RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_op_b BEFORE INSERT ON simpul_outbox FOR EACH ROW EXECUTE FUNCTION refuse_op_b()",
+        ],
+    }[engine.dialect.name]
+    with engine.begin() as conn:
+        for statement in refuse:
+            conn.exec_driver_sql(statement)
+    fine = [
+        add_stay(engine, add_record(engine, f"Warga {i}", DESA_A), all_due(1), region=DESA_A)[1][1] for i in range(9)
+    ]
+    bad = add_stay(engine, add_record(engine, "Warga B", DESA_B), all_due(1), region=DESA_B)[1][1]
+    fine += [
+        add_stay(engine, add_record(engine, f"Warga {i}", DESA_A), all_due(1), region=DESA_A)[1][1] for i in range(6)
+    ]
+
+    report = sweep_due(engine, settings, now=NOW)
+    assert (report.seen, report.fired, report.mailed, report.errors, report.batches) == (16, 15, 15, 1, 1)
+    assert set(mails_by_timer(engine)) == set(fine)
+    assert len(rows(engine, outbox_table)) == 2 * len(fine) and len(rows(engine, event_table)) == len(fine)
+    row = timer(engine, bad)
+    assert (row.fired_at, row.outcome, row.attempts) == (None, None, 1)
+    assert "mailbox op_b refused" in row.last_error
+    assert {timer(engine, t).outcome for t in fine} == {"mailed"}
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "DROP TRIGGER refuse_op_b" + (" ON simpul_outbox" if engine.dialect.name != "sqlite" else "")
+        )
+    again = sweep_due(engine, settings, now=NOW + timedelta(minutes=1))
+    assert (again.seen, again.fired, again.errors) == (1, 1, 0)
+    assert mails_by_timer(engine)[bad] == {"op_b@example.org"}
+    assert (timer(engine, bad).outcome, timer(engine, bad).attempts) == ("mailed", 2)
+
+
+def test_recipients_of_a_sweep_come_from_one_directory_read(app: Any, engine: Any) -> None:
+    """The sweep's in-memory directory answers as `recipients` (one query per call) for every level."""
+    with app.app_context(), engine.connect() as conn:
+        directory = Directory.load(conn, "63.09", ["Dinsos", "Admin"])
+        for role in ("Operator Desa", "Kecamatan", "Dinsos", "Viewer", "Admin"):
+            for level in ("desa", "kecamatan", "kabupaten"):
+                for code in (DESA_A, DESA_B, DESA_EMPTY, DESA_OTHER, "63.10.01.2001", None):
+                    expected = recipients(
+                        conn, role, level, code, district="63.09", whole_district_roles=["Dinsos", "Admin"]
+                    )
+                    assert directory.recipients(role, level, code) == expected, (role, level, code)

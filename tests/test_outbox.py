@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import smtplib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -15,12 +17,16 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from app.extensions import db
-from app.workflows.runtime.mailer import RetryPolicy, SmtpSettings, deliver_due, send_outbox
+from app.workflows.runtime import mailer
+from app.workflows.runtime.mailer import RetryPolicy, SmtpSettings, deliver_due, quote_address, send_outbox
 from app.workflows.runtime.models import outbox_table
 from app.workflows.runtime.outbox import (
+    _IDENTITY_SHAPE,
     check_template,
     digest_cutoff,
     ensure_templates,
+    mask_identity_numbers,
+    may_hold_identity_numbers,
     merge_digests,
     queue_mail,
     render_mail,
@@ -154,6 +160,52 @@ def test_one_connection_carries_a_batch_in_order(engine: Any) -> None:
     assert inbox.subjects() == [f"Pesan {i:02}" for i in range(12)]
     message = inbox.messages[0]
     assert message["From"] == "simpul@localhost" and message["Message-ID"].startswith("<simpul-outbox-")
+
+
+def test_batches_go_on_while_the_sent_marks_of_the_last_are_still_uncommitted(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next batch is read after the last row handled, not after the marks commit: none goes twice."""
+    monkeypatch.setattr(mailer, "MARK_EVERY", 0.5)  # marks commit long after their batch is sent
+    port, clock = free_port(), FakeClock(T0)
+    _queue(engine, *[(f"u{i}@example.org", f"Pesan {i:02}", "Isi") for i in range(9)])
+    with smtp_server(port) as inbox:
+        report = deliver_due(engine, SmtpSettings(host="127.0.0.1", port=port), clock=clock, batch_size=2)
+        assert report.sent == 9 and inbox.subjects() == [f"Pesan {i:02}" for i in range(9)]
+        clock.advance(1)
+        assert deliver_due(engine, SmtpSettings(host="127.0.0.1", port=port), clock=clock).sent == 0
+    assert len(inbox.messages) == 9
+    assert {(r.state, r.sent_at, r.attempts, r.last_error) for r in _rows(engine)} == {("sent", T0, 1, None)}
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "op_a@example.org",
+        "Kabid.Linjamsos+eskalasi@dinsos.tabalong.go.id",
+        "x_%-1@a-b.example",
+        "Kabid <kabid@example.org>",  # a display name: quoteaddr takes the address out
+        "kabid@example.org (Kabid)",
+        "a..b@example.org",
+        "<kabid@example.org>",
+        "kabid@",
+        "",
+        "nama dengan spasi@example.org",
+        '"kutip"@example.org',
+    ],
+)
+def test_addresses_are_quoted_as_smtplib_quotes_them(address: str) -> None:
+    assert quote_address(address) == smtplib.quoteaddr(address)
+
+
+def test_the_masking_shortcut_agrees_with_the_full_search() -> None:
+    """`may_hold_identity_numbers` is False only for texts the NIK search finds nothing in."""
+    rng = random.Random(12)
+    for alphabet in ("0123456789 .-x", "0123456789 .-x_\n\u0663\u00e9", "0123 .-"):
+        for _ in range(20_000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+            assert may_hold_identity_numbers(text) == (_IDENTITY_SHAPE.search(text) is not None), text
+    assert mask_identity_numbers(f"NIK \u0663{NIK[1:]}") != f"NIK \u0663{NIK[1:]}"  # other scripts' digits too
 
 
 class HangsUp(Inbox):
