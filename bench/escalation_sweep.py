@@ -21,7 +21,9 @@ form published by the form engine, app/workflows/sweep.py):
 - **delivery**: the mails the last sweep queued, sent by the outbox sender (`deliver_due`,
   OUTBOX_BATCH_SIZE messages per connection, the sent marks committed beside the sending) to an aiosmtpd
   server (its Sink handler, in a process of its own), next to raw `smtplib` sending the same
-  messages (built beforehand, untimed) over one connection to the same server, in the same run.
+  messages (built beforehand, untimed) over one connection to the same server, in the same run;
+  the two take turns --repeat times (the mails made queued again before each outbox run), medians
+  printed.
 
 Run
 ---
@@ -289,26 +291,41 @@ def sink_server() -> Iterator[int]:
         process.wait(10)
 
 
-def delivery(engine: sa.Engine, batch_size: int) -> tuple[int, float, float]:
-    """(messages, outbox seconds, raw smtplib seconds) for the mails queued now."""
+def delivery(engine: sa.Engine, batch_size: int, repeat: int) -> tuple[int, float, float]:
+    """(messages, outbox seconds, raw smtplib seconds: medians of `repeat`) for the mails queued now.
+
+    Raw and outbox take turns against the same server process, the rows made queued again before
+    each outbox run: a machine busy with other work slows both alike rather than one of them.
+    """
+    c = outbox_table.c
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(outbox_table).where(outbox_table.c.state == QUEUED).order_by(outbox_table.c.id)
-        ).all()
+        rows = conn.execute(sa.select(outbox_table).where(c.state == QUEUED).order_by(c.id)).all()
+    ids = [row.id for row in rows]
+    raws, outboxes = [], []
     with sink_server() as port:
         settings = SmtpSettings(host="127.0.0.1", port=port, timeout=30)
         messages = [(row.to_addr, build_message(row, settings)) for row in rows]
-        started = time.perf_counter()
-        smtp = smtplib.SMTP("127.0.0.1", port, timeout=30)
-        for to, message in messages:
-            smtp.sendmail(settings.mail_from, [to], message)
-        smtp.quit()
-        raw = time.perf_counter() - started
-        started = time.perf_counter()
-        report = deliver_due(engine, settings, clock=lambda: NOW, batch_size=batch_size)
-        outbox = time.perf_counter() - started
-    assert report.sent == len(rows) and not report.failed and not report.deferred, report
-    return len(rows), outbox, raw
+        for attempt in range(repeat):
+            started = time.perf_counter()
+            smtp = smtplib.SMTP("127.0.0.1", port, timeout=30)
+            for to, message in messages:
+                smtp.sendmail(settings.mail_from, [to], message)
+            smtp.quit()
+            raws.append(time.perf_counter() - started)
+            if attempt:
+                with engine.begin() as conn:
+                    for start in range(0, len(ids), 5000):
+                        conn.execute(
+                            outbox_table.update()
+                            .where(c.id.in_(ids[start : start + 5000]))
+                            .values(state=QUEUED, sent_at=None, attempts=0)
+                        )
+            started = time.perf_counter()
+            report = deliver_due(engine, settings, clock=lambda: NOW, batch_size=batch_size)
+            outboxes.append(time.perf_counter() - started)
+            assert report.sent == len(rows) and not report.failed and not report.deferred, report
+            progress(f"delivery {attempt + 1}: raw {raws[-1]:.2f} s, outbox {outboxes[-1]:.2f} s")
+    return len(rows), statistics.median(outboxes), statistics.median(raws)
 
 
 def run(kind: str, args: argparse.Namespace, workdir: Path) -> None:
@@ -352,12 +369,12 @@ def run(kind: str, args: argparse.Namespace, workdir: Path) -> None:
             f"{label} sweep: {len(ids):,} due timers, {mails:,} mails queued: raw indexed query {raw_s:.3f} s, "
             f"one sweep {sweep_s:.3f} s (median of {args.repeat}; goal <= 2 s), sweep/raw {sweep_s / raw_s:.2f}x"
         )
-        count, outbox_s, raw_smtp_s = delivery(engine, args.batch_size)
+        count, outbox_s, raw_smtp_s = delivery(engine, args.batch_size, args.repeat)
         outbox_rate, raw_rate = count / outbox_s, count / raw_smtp_s
         print(
             f"{label} delivery: {count:,} mails to aiosmtpd: outbox sender {outbox_rate:,.0f}/s ({outbox_s:.2f} s, "
             f"{args.batch_size} per connection), raw smtplib {raw_rate:,.0f}/s ({raw_smtp_s:.2f} s, one connection), "
-            f"outbox/raw {outbox_rate / raw_rate:.2f}x (goal >= 0.80x)"
+            f"medians of {args.repeat}, outbox/raw {outbox_rate / raw_rate:.2f}x (goal >= 0.80x)"
         )
         engine.dispose()
 
@@ -367,7 +384,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--stays", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3, help="sweeps timed (median printed)")
+    parser.add_argument("--repeat", type=int, default=3, help="sweeps and deliveries timed (medians printed)")
     parser.add_argument("--batch-size", type=int, default=1000, help="outbox messages per SMTP connection")
     parser.add_argument("--small", action="store_true", help="10,000 stays, 100 due, one sweep")
     args = parser.parse_args()
