@@ -19,6 +19,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from app.forms_engine.messages import N_, Message
 
+from .bulk import without_gc
 from .errors import ImportFileError
 
 XLSX, CSV = "xlsx", "csv"
@@ -63,6 +64,7 @@ def file_kind(data: bytes) -> str:
     return CSV
 
 
+@without_gc
 def read_table(data: bytes) -> Table:
     """The first sheet of an xlsx, or a CSV file, as a Table."""
     if not data.strip():

@@ -31,6 +31,7 @@ from app.forms_engine.rules import RuleContext, check_rules, region_root
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.regions.importer import region_table
 
+from .bulk import without_gc
 from .cells import raw_value
 from .lookups import RecordNames, choice_labels, resolve_choice
 from .mapping import PARENT, importable_fields
@@ -122,6 +123,7 @@ def key_choices(spec: FormSpec) -> list[tuple[str, ...]]:
     return groups + [(f.name,) for f in importable_fields(spec) if f.unique and (f.name,) not in groups]
 
 
+@without_gc
 def plan_import(
     target: ImportTarget, table: Table, mapping: Sequence[str | None], progress: Callable[[int], None] | None = None
 ) -> Plan:
@@ -264,7 +266,7 @@ def _check_values(
     if result.record_id is not None and result.record_id in stored:
         kept = stored[result.record_id]
         kept_refs = {n for n in references if n not in raw}
-        raw = {f.name: kept[f.name] for f in input_fields(spec)} | raw  # fields not in the file stay
+        raw = {f.name: kept[f.name] for f in target.reader.fields} | raw  # fields not in the file stay
         if result.parent_id is None and "parent_id" in kept:
             result.parent_id = kept["parent_id"]
     if spec.state_field:  # changed by the workflow's steps only

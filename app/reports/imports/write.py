@@ -19,11 +19,13 @@ from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.record import input_fields
 from app.office import utc_now
 
+from .bulk import without_gc
 from .validation import ADD, UPDATE, ImportTarget, Plan, RowResult, _chunks
 
 INSERT_BATCH = 5000
 
 
+@without_gc
 def write_plan(target: ImportTarget, plan: Plan, user: tuple[int | None, str]) -> list[int]:
     """Add and update the plan's records (flushed, not committed); return the ids written."""
     added = [r for r in plan.rows if r.action == ADD]
