@@ -292,10 +292,19 @@ def crawl(app: Any, client: Any, admin: bool) -> Iterator[tuple[str, int, str]]:
             if url.startswith("/forms/"):
                 base = url.rsplit("/list/", 1)[0]
                 yield from visit(base + "/add")
+                yield from visit(base + "/print/")
                 if 'href="' + base + "/grid/" in html:
                     yield from visit(base + "/grid/")
     if admin:
-        for url in ("/users/add", "/roles/add", "/groups/add", "/resetmypassword/form", "/userinfoeditview/form"):
+        for url in (
+            "/users/add",
+            "/roles/add",
+            "/groups/add",
+            "/resetmypassword/form",
+            "/userinfoeditview/form",
+            "/cetak/tata-letak/penyaluran_bantuan",
+            "/forms/penerima_bantuan/print/?layout=penyaluran_bantuan",
+        ):
             yield from visit(url)
     yield from visit("/users/userinfo/")
     yield from visit("/no/such/page")
