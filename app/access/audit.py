@@ -38,7 +38,8 @@ class AuditEntry(CoreModel):
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.form} #{self.record_id}"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as the audit trail stores it in JSON (dates as ISO text, Decimal as text)."""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -56,18 +57,18 @@ def _changes(obj: Any, action: str) -> dict[str, list[Any]]:
         if action == "create":
             value = getattr(obj, column)
             if value not in (None, "", []):
-                found[f.id] = [None, _plain(value)]
+                found[f.id] = [None, plain(value)]
         elif action == "delete":
             value = state.attrs[column].loaded_value
             if value is not orm.base.NO_VALUE and value not in (None, "", []):
-                found[f.id] = [_plain(value), None]
+                found[f.id] = [plain(value), None]
         else:
             history = state.attrs[column].history
             if history.has_changes():
                 before = history.deleted[0] if history.deleted else None
                 after = history.added[0] if history.added else None
                 if before != after:
-                    found[f.id] = [_plain(before), _plain(after)]
+                    found[f.id] = [plain(before), plain(after)]
     return found
 
 

@@ -53,6 +53,20 @@ def import_permission(spec: FormSpec) -> tuple[str, str]:
     return "can_add", permission_view_name(spec)
 
 
+def import_links(spec: FormSpec) -> dict[str, str]:
+    """The list screen's import links the signed-in user may follow: the import, and the registry
+    extract when the form has the registry's fields and the user may edit it."""
+    from app.views.generated import permission_view_name
+
+    sm = current_app.appbuilder.sm
+    links: dict[str, str] = {}
+    if sm.has_access(*import_permission(spec)):
+        links["import"] = url_for("ImportView.upload", slug=spec.slug)
+    if registry_profile(spec) is not None and sm.has_access("can_edit", permission_view_name(spec)):
+        links["registry"] = url_for("ImportView.registry")
+    return links
+
+
 class ImportView(BaseView):
     """Imports into any form or child table the user may add records to."""
 

@@ -32,6 +32,7 @@ from app.forms_engine.messages import N_, Message
 from app.forms_engine.record import input_fields, validate_values
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.office import local_timestamp, utc_now
+from app.reports.import_views import import_links
 from app.uploads import upload_path
 from app.views.form_fields import CONFIRM_FIELD, SpecFormWidget, build_form, record_tables
 from app.views.grid import grid_page
@@ -274,7 +275,11 @@ class FormModelView(RequestFilters, ModelView):
             flash(f"An error occurred: {exc}", "warning")
             return redirect(self.get_redirect())
         return self.render_template(
-            self.list_template, title=self.list_title, widgets=widgets, panel=filter_panel(self)
+            self.list_template,
+            title=self.list_title,
+            widgets=widgets,
+            panel=filter_panel(self),
+            import_links=import_links(self.spec),
         )
 
     @expose("/add", methods=["GET", "POST"])

@@ -26,6 +26,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with shipped_app(request, tmp_path_factory.mktemp("print")) as app:
         add_user(app, "dinsos", "Dinsos")
         add_user(app, "camat", "Kecamatan", region_scope=KECAMATAN)
+        add_user(app, "pembaca", "Viewer", region_scope=KECAMATAN)
         yield app
 
 
@@ -145,3 +146,14 @@ def test_a_large_print_runs_as_a_job_for_its_owner(app: Any) -> None:
     with client.get(answer.location + "/unduh") as download:
         assert download.mimetype == "application/pdf" and "DAFTAR PUSKESOS" in "\n".join(_text(download.data))
     assert _client(app, "camat").get(answer.location + "/unduh").status_code == 404
+
+
+def test_the_list_offers_print_export_and_the_imports_the_user_may_use(app: Any) -> None:
+    dinsos = _client(app, "dinsos").get("/forms/penerima_bantuan/list/").get_data(as_text=True)
+    for link in ("simpul-print", "simpul-export", "simpul-import", "simpul-registry"):
+        assert link in dinsos
+    assert 'href="/import/penerima_bantuan/"' in dinsos
+    viewer = _client(app, "pembaca").get("/forms/penerima_bantuan/list/").get_data(as_text=True)
+    assert "simpul-print" in viewer and "simpul-import" not in viewer and "simpul-registry" not in viewer
+    puskesos = _client(app, "dinsos").get("/forms/puskesos/list/").get_data(as_text=True)
+    assert "simpul-registry" not in puskesos  # no registry fields

@@ -2,7 +2,7 @@
 
 Cells are written with their types (numbers, dates, text) at the rows and columns they had, so
 the user corrects the same workbook and uploads it again; text that a spreadsheet would run as
-a formula is written escaped (app/exports.py `safe_cell`).
+a formula is written escaped (app/reports/spreadsheet.py `safe_cell`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import xlsxwriter
 
-from app.exports import safe_cell
 from app.forms_engine.messages import Message
+from app.reports.spreadsheet import safe_cell
 
 from .reading import Table
 from .validation import Plan

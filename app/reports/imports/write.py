@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.access.audit import AuditEntry, _plain
+from app.access.audit import AuditEntry, plain
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.record import input_fields
 from app.office import utc_now
@@ -72,7 +72,7 @@ def _add_in_bulk(target: ImportTarget, rows: list[RowResult], user: tuple[int | 
             values = r.values
             row = (record_id, *[values.get(name) for _c, name in written], *stamp, r.region)
             records.append((*row, r.parent_id) if target.spec.parent else row)
-            changes = {key: [None, _plain(values[name])] for key, name in audited if values.get(name) not in empty}
+            changes = {key: [None, plain(values[name])] for key, name in audited if values.get(name) not in empty}
             audit.append((now, user[0], user[1], slug, record_id, "create", changes))
         bulk_insert(target.session, table, columns, records)
         bulk_insert(target.session, AuditEntry.__table__, audit_columns, audit)
