@@ -51,7 +51,10 @@ def test_only_the_admin_opens_the_layouts(app: Any) -> None:
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        (("field: nama,", "field: nama_lengkap,"), "columns[2].field: formulir tidak memiliki isian &#39;nama_lengkap&#39; (baris 15)"),
+        (
+            ("field: nama,", "field: nama_lengkap,"),
+            "columns[2].field: formulir tidak memiliki isian &#39;nama_lengkap&#39; (baris 15)",
+        ),
         (("paper: F4", "paper: [F4"), "YAML"),
         (("form: puskesos", "form: tidak_ada"), "form:"),
         (("width: 24, format: date", "width: lebar, format: date"), "columns[5].width"),
