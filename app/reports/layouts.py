@@ -30,6 +30,7 @@ LIST_LAYOUT = "daftar"  # any form: the list's own columns
 NAME_LENGTH = 64
 WIDE = 6  # a list of more columns prints landscape
 UNPRINTABLE = ("child", "file", "photo")
+IDENTITY_WIDTHS = {"nik": 31.0, "kk": 31.0, "nip": 36.0}  # mm: 16 or 18 digits at the table's 9 pt
 
 
 class StoredLayout(CoreModel):
@@ -71,7 +72,7 @@ def field_types(spec: FormSpec) -> dict[str, str]:
 def list_layout(spec: FormSpec, shown: list[FieldSpec]) -> PrintLayout:
     """The list as it stands: No., the list's columns, the head of office signing."""
     fields = [f for f in shown if f.type not in UNPRINTABLE]
-    columns = [Column(kind="no", label=Text("No.", "No."), width_mm=10.0)]
+    columns = [Column(kind="no", label=Text("No.", "No."), width_mm=10.0, align="center")]
     for f in fields:
         numeric = f.type in ("integer", "decimal", "money")
         columns.append(
@@ -79,15 +80,10 @@ def list_layout(spec: FormSpec, shown: list[FieldSpec]) -> PrintLayout:
                 kind="field",
                 label=f.label,
                 field=f.name,
-                weight=0.8 if numeric or f.type in ("date", "nik", "kk", "nip") else 1.5,
+                width_mm=IDENTITY_WIDTHS.get(f.type),  # a masked NIK on one line
+                weight=0.8 if numeric or f.type == "date" else 1.5,
                 align="right" if numeric else "left",
-                format="rupiah"
-                if f.type == "money"
-                else "number"
-                if numeric
-                else "date"
-                if f.type == "date"
-                else "text",
+                format="rupiah" if f.type == "money" else "number" if numeric else "date" if f.type == "date" else "text",
             )
         )
     return PrintLayout(

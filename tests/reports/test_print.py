@@ -157,3 +157,23 @@ def test_the_list_offers_print_export_and_the_imports_the_user_may_use(app: Any)
     assert "simpul-print" in viewer and "simpul-import" not in viewer and "simpul-registry" not in viewer
     puskesos = _client(app, "dinsos").get("/forms/puskesos/list/").get_data(as_text=True)
     assert "simpul-registry" not in puskesos  # no registry fields
+
+
+def test_every_shipped_lists_own_layout_prints(app: Any) -> None:
+    client = _client(app, "dinsos")
+    specs = app.extensions["simpul_specs"]
+    printed = []
+    for slug, spec in sorted(specs.items()):
+        if spec.singleton:
+            continue
+        url = f"/forms/{slug.replace('__', '/')}/print/"
+        if client.get(url).status_code != 200:
+            continue  # a form the role may not read
+        answer = client.post(
+            url, data={"layout": "daftar", "paper": "F4", "orientation": "landscape", "signed_on": "2026-12-01"}
+        )
+        assert answer.status_code == 200 and answer.mimetype == "application/pdf", (slug, answer.status_code)
+        first = _text(answer.data)[0]
+        assert spec.title.id.upper() in first, slug
+        printed.append(slug)
+    assert len(printed) >= 10, printed
