@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from flask import abort, current_app, g, redirect, request, send_file, url_for
 from flask_babel import gettext
 
-from app.access.personal import log_access
+from app.access.personal import PURPOSE_REQUIRED, is_personal, log_access, may_reveal, stated_purpose
 from app.database import write_intent
 from app.extensions import db
 from app.office import local_time, utc_now
@@ -61,10 +61,12 @@ def _as_printed(layout: PrintLayout, paper: str, orientation: str) -> PrintLayou
     return replace(layout, paper=paper, orientation=orientation)
 
 
-def list_fields(view: Any) -> list[Any]:
-    """The fields the list screen shows, in its order (the list's own print layout prints them)."""
+def list_fields(view: Any, layout: PrintLayout | None = None) -> list[Any]:
+    """The fields the list screen shows, in its order (the list's own print layout prints them);
+    with a layout, the fields it prints."""
     by_name = {f.name: f for f in view.spec.fields}
-    return [by_name[name] for name in view.list_columns if name in by_name]
+    names = view.list_columns if layout is None else [n.split(".")[0] for n in layout.fields]
+    return [by_name[name] for name in names if name in by_name]
 
 
 def _parse_date(text: str) -> date | None:
@@ -78,6 +80,7 @@ def print_dialog(view: Any) -> Any:
     """GET: the dialog; POST: the print (at once or queued)."""
     available, chosen = _chosen(view)
     selection = list_selection(view)
+    can_reveal = may_reveal(view.spec) and any(is_personal(f) for f in list_fields(view, chosen.layout))
     today = office_today()
     layout = chosen.layout
     found = layout_values(layout, pinned_records(view), today) if layout is not None else {}
@@ -102,8 +105,16 @@ def print_dialog(view: Any) -> Any:
                     errors[f"value-{key}"] = gettext("Not a date.")
             else:
                 values[key] = text
+        purpose = None
+        if can_reveal and request.form.get("reveal"):
+            purpose = stated_purpose(request.form.get("purpose"))
+            if purpose is None:
+                errors["purpose"] = gettext(PURPOSE_REQUIRED)
         if not errors and signed_on is not None:
-            return _print(view, selection, chosen.name, _as_printed(layout, paper, orientation), values, signed_on)
+            if purpose is not None:
+                selection = list_selection(view, reveal=True)
+            printed = _as_printed(layout, paper, orientation)
+            return _print(view, selection, chosen.name, printed, values, signed_on, purpose)
         found = values
     page = view.render_template(
         "simpul/print_dialog.html",
@@ -121,20 +132,29 @@ def print_dialog(view: Any) -> Any:
         list_url=url_for(f"{type(view).__name__}.list") + ("?" + urlencode(_list_args()) if _list_args() else ""),
         dialog_args=_list_args(),
         lang=current_lang(),
+        can_reveal=can_reveal,
+        reveal=bool(request.form.get("reveal")),
+        purpose=request.form.get("purpose", ""),
     )
     return (page, 422) if errors else page
 
 
 def _print(
-    view: Any, selection: Selection, name: str, layout: PrintLayout, values: dict[str, Any], signed_on: date
+    view: Any,
+    selection: Selection,
+    name: str,
+    layout: PrintLayout,
+    values: dict[str, Any],
+    signed_on: date,
+    purpose: str | None,
 ) -> Any:
     if selection.count > int(current_app.config["PRINT_INLINE_MAX_ROWS"]):
-        job_id = _queue(view, name, layout, values, signed_on)
+        job_id = _queue(view, name, layout, values, signed_on, purpose)
         return redirect(url_for("ExportJobView.status", job_id=job_id))
     buffer = io.BytesIO()
     grouped = selection.grouped_by(layout.group_by.field.split(".")[0]) if layout.group_by else selection
     printed = write_roster(buffer, grouped, layout, values, signed_on, current_lang())
-    log_print(grouped, name, printed.rows)
+    log_print(grouped, name, printed.rows, purpose)
     buffer.seek(0)
     response = send_file(buffer, mimetype=MIME_PDF, as_attachment=True, download_name=download_name(view, name))
     response.headers["Cache-Control"] = "no-store"  # personal data: not kept by the browser
@@ -146,13 +166,18 @@ def download_name(view: Any, layout: str) -> str:
     return f"{view.spec.slug}-{layout}-{local_time(utc_now()):%Y%m%d-%H%M}.pdf"
 
 
-def log_print(selection: Selection, layout: str, rows: int) -> None:
-    """The access-log entry of a print: the first record ids, the row count, the layout and filters."""
+def log_print(selection: Selection, layout: str, rows: int, purpose: str | None = None) -> None:
+    """The access-log entry of a print: the first record ids, the row count, the layout and filters,
+    and the purpose when NIK and No. KK were printed in full."""
     note = f"{gettext('Print')} {layout}: {selection.description()}"
+    if purpose is not None:
+        note = f"{gettext('NIK and No. KK in full')}: {purpose}. {note}"
     log_access("print", selection.spec.slug, list(selection.logged_ids), rows, note[:500])
 
 
-def _queue(view: Any, name: str, layout: PrintLayout, values: dict[str, Any], signed_on: date) -> int:
+def _queue(
+    view: Any, name: str, layout: PrintLayout, values: dict[str, Any], signed_on: date, purpose: str | None
+) -> int:
     """Queue the print as a job carrying who asked, the list's address and the dialog's choices."""
     args = {
         "form": view.spec.slug,
@@ -165,6 +190,7 @@ def _queue(view: Any, name: str, layout: PrintLayout, values: dict[str, Any], si
         "orientation": layout.orientation,
         "values": {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()},
         "signed_on": signed_on.isoformat(),
+        "purpose": purpose,
         "format": "pdf",
     }
     db.session.rollback()  # end the read; the job row is this request's only write
@@ -185,6 +211,7 @@ def run_print(
     orientation: str,
     values: dict[str, Any],
     signed_on: str,
+    purpose: str | None = None,
     title: str = "",
     format: str = "pdf",
 ) -> dict[str, Any]:
@@ -198,7 +225,9 @@ def run_print(
         printed_layout = _as_printed(chosen.layout, paper, orientation)
         formats = {d.key: d.format for d in printed_layout.details if d.key}
         filled = {k: (_parse_date(v) if formats.get(k) in DATE_FORMATS and v else v) for k, v in values.items()}
-        selection = list_selection(view)
+        if purpose is not None and not may_reveal(view.spec):
+            raise PermissionError(f"{username} may no longer see NIK and No. KK of {form} in full")
+        selection = list_selection(view, reveal=purpose is not None)
         if printed_layout.group_by:
             selection = selection.grouped_by(printed_layout.group_by.field.split(".")[0])
 

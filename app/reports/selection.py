@@ -215,10 +215,12 @@ def _area_name() -> str:
     return f"Kec. {label}" if scope.count(".") == 2 and label != scope else label
 
 
-def list_selection(view: Any, batch_size: int = BATCH_SIZE) -> Selection:
+def list_selection(view: Any, batch_size: int = BATCH_SIZE, reveal: bool = False) -> Selection:
     """The records of `view`'s list as this request asks for them (filters, order, search, area).
 
     Call inside the request (or `user_request`) whose address carries the list's arguments.
+    `reveal`: NIK and No. KK in full — only for a user with the form's reveal permission who
+    stated a purpose (the caller checks and logs it).
     """
     from app.views.list_filters import _chips  # the filter chips the list shows above its table
 
@@ -243,7 +245,7 @@ def list_selection(view: Any, batch_size: int = BATCH_SIZE) -> Selection:
             converters.append(conv)
         else:
             entities.append(getattr(model, column_name(c.field)))
-            converters.append(_converter(c.field, lang))
+            converters.append(None if reveal and c.field.type in PERSONAL_TYPES else _converter(c.field, lang))
     query = query.with_entities(*entities)
     for alias, on in joins:
         query = query.outerjoin(alias, on)

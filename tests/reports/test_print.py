@@ -177,3 +177,22 @@ def test_every_shipped_lists_own_layout_prints(app: Any) -> None:
         assert spec.title.id.upper() in first, slug
         printed.append(slug)
     assert len(printed) >= 10, printed
+
+
+def test_a_role_with_the_reveal_permission_prints_nik_in_full_with_a_purpose(app: Any) -> None:
+    url = "/forms/penerima_bantuan/print/?layout=penyaluran_bantuan"
+    data = {"layout": "penyaluran_bantuan", "paper": "F4", "orientation": "landscape", "signed_on": "2026-12-01"}
+    camat = _client(app, "camat")  # Kecamatan: no reveal permission on the aid rosters
+    assert "print-reveal" not in camat.get(url).get_data(as_text=True)
+    masked = camat.post(url, data={**data, "reveal": "1", "purpose": "verifikasi penyaluran"})
+    assert not re.search(r"\b\d{16}\b", "\n".join(_text(masked.data)))  # the box is not there: ignored
+    verifikator = _client(app, "dinsos")  # Dinsos: view and reveal
+    assert "print-reveal" in verifikator.get(url).get_data(as_text=True)
+    refused = verifikator.post(url, data={**data, "reveal": "1", "purpose": " "})
+    assert refused.status_code == 422 and "paling sedikit 5 karakter" in refused.get_data(as_text=True)
+    full = verifikator.post(url, data={**data, "reveal": "1", "purpose": "verifikasi penyaluran"})
+    assert full.mimetype == "application/pdf" and re.search(r"\b\d{16}\b", "\n".join(_text(full.data)))
+    note = _scalar(app, "SELECT purpose FROM simpul_access_log WHERE action = 'print' ORDER BY id DESC LIMIT 1")
+    assert note.startswith("NIK dan No. KK lengkap: verifikasi penyaluran.")
+    plain = verifikator.post(url, data=data)  # without the box: masked as for everyone
+    assert not re.search(r"\b\d{16}\b", "\n".join(_text(plain.data)))
