@@ -180,6 +180,11 @@ def _plain(number: Decimal | int) -> str:
 
 def numeric_bounds(field: FieldSpec) -> tuple[int, Decimal]:
     """Decimals kept and the largest value a decimal or money field stores exactly on both databases."""
+    bounds = field.compiled.numeric if field.type in ("decimal", "money") else None
+    return bounds[:2] if bounds is not None else _numeric_bounds(field)
+
+
+def _numeric_bounds(field: FieldSpec) -> tuple[int, Decimal]:
     column = FIELD_TYPES[field.type].column(field)  # type: ignore[misc]
     scale, digits = column.scale or 0, min(column.precision or EXACT_DIGITS, EXACT_DIGITS)  # type: ignore[attr-defined]
     return scale, Decimal(f"{'9' * digits}E-{scale}")
@@ -198,12 +203,12 @@ def _integer(field: FieldSpec, value: Any) -> int:
 
 
 def _decimal(field: FieldSpec, value: Any) -> Decimal:
-    scale, largest = numeric_bounds(field)
+    scale, largest, quantum = field.compiled.numeric  # type: ignore[misc]
     number = _number(value, scale)
     if _decimal_places(number) > scale:
         raise Invalid(Message(N_("at most %(n)s digits after the decimal point"), {"n": scale}))
     _within(number, -largest, largest)
-    return (number if not number.is_zero() else Decimal(0)).quantize(Decimal(f"1E-{scale}"))
+    return (number if not number.is_zero() else Decimal(0)).quantize(quantum)
 
 
 _RUPIAH = re.compile(r"\s*rp\.?", re.IGNORECASE)
@@ -269,7 +274,7 @@ def _boolean(field: FieldSpec, value: Any) -> bool:
 
 def _choice(field: FieldSpec, value: Any) -> str:
     text = _text(field, value)
-    if text not in {c.value for c in field.choices}:
+    if text not in field.compiled.choices:
         raise Invalid(Message(N_("'%(value)s' is not one of the choices"), {"value": shown(text)}))
     return text
 
@@ -279,9 +284,8 @@ def _multichoice(field: FieldSpec, value: Any) -> list[str]:
         value = [v for v in (part.strip() for part in value.split(",")) if v]
     if not isinstance(value, (list, tuple)):
         raise Invalid(Message(N_("must be a list of choices")))
-    allowed = [c.value for c in field.choices]
     chosen = [_choice(field, v) for v in value]
-    return [v for v in allowed if v in chosen]  # canonical order, no duplicates
+    return [v for v in field.compiled.choice_order if v in chosen]  # canonical order, no duplicates
 
 
 def _email(field: FieldSpec, value: Any) -> str:
@@ -456,6 +460,10 @@ def convert(field: FieldSpec, value: Any) -> Any:
 
 def column_length(field: FieldSpec) -> int | None:
     """Characters the field's column holds (None: unlimited or not text)."""
+    return field.compiled.length
+
+
+def _column_length(field: FieldSpec) -> int | None:
     column = FIELD_TYPES[field.type].column
     sql_type = column(field) if column is not None else None
     return sql_type.length if isinstance(sql_type, sa.String) else None
@@ -463,30 +471,142 @@ def column_length(field: FieldSpec) -> int | None:
 
 def check(field: FieldSpec, value: Any) -> Message | None:
     """Check a converted, non-empty value against the field's limits."""
-    ftype = FIELD_TYPES[field.type]
-    if ftype.ordered:
-        if field.min is not None and value < convert(field, field.min):
-            return Message(N_("must be at least %(min)s"), {"min": field.min})
-        if field.max is not None and value > convert(field, field.max):
-            return Message(N_("must be at most %(max)s"), {"max": field.max})
-    if isinstance(value, str):
-        if ftype.sized and field.min_length is not None and len(value) < field.min_length:
-            return Message(N_("must be at least %(n)s characters"), {"n": field.min_length})
-        limits = [n for n in (field.max_length if ftype.sized else None, column_length(field)) if n is not None]
-        if limits and len(value) > min(limits):
-            return Message(N_("must be at most %(n)s characters"), {"n": min(limits)})
-    if field.pattern and not re.fullmatch(field.pattern, value):
-        if field.pattern_message:
-            return Message(field.pattern_message.id, custom=field.pattern_message.as_dict())
-        return Message(N_("has the wrong format"))
-    if field.type in ("file", "photo") and field.accept and value:
-        ext = value.rsplit(".", 1)[-1].lower()
-        if ext not in field.accept:
-            return Message(
-                N_("file type .%(ext)s is not allowed (allowed: %(allowed)s)"),
-                {"ext": shown(ext), "allowed": ", ".join(field.accept)},
-            )
-    return None
+    return field.compiled.check(value)
+
+
+UNSET: Any = object()  # a value refused: no stored value
+_REQUIRED = Message(N_("is required"))
+_NO_BOUND = object()  # no min (max) to compare with
+_RECONVERT = object()  # a min (max) the field cannot read: converted at each check, raising as it always did
+
+
+class CompiledField:
+    """What converting and checking one field's values needs, derived once from its spec.
+
+    Reached as `FieldSpec.compiled` (kept on the frozen spec): the column's type, the decimals and
+    range of a number, the choices, the converted min and max and the compiled pattern are worked
+    out the first time they are needed instead of for every value.
+    """
+
+    def __init__(self, field: FieldSpec) -> None:
+        ftype = FIELD_TYPES[field.type]
+        self.field = field
+        self.ftype = ftype
+        self.coerce = ftype.coerce
+        self.multichoice = field.type == "multichoice"
+        self.choice_order = tuple(c.value for c in field.choices)
+        self.choices = frozenset(self.choice_order)
+        self.missing = (None, _REQUIRED if field.required else None)
+        self._numeric: tuple[int, Decimal, Decimal] | None = None
+        self._length: Any = _NO_BOUND
+        self._limited = False
+
+    @property
+    def numeric(self) -> tuple[int, Decimal, Decimal]:
+        """A decimal or money field's (decimals kept, largest value, the quantum of its decimals)."""
+        if self._numeric is None:
+            scale, largest = _numeric_bounds(self.field)
+            self._numeric = (scale, largest, Decimal(f"1E-{scale}"))
+        return self._numeric
+
+    @property
+    def length(self) -> int | None:
+        """Characters the field's column holds (None: unlimited or not text)."""
+        if self._length is _NO_BOUND:
+            self._length = _column_length(self.field)
+        return self._length  # type: ignore[no-any-return]
+
+    def _derive_limits(self) -> None:
+        # Derived at the first check, not at construction: converting min and max needs `numeric`.
+        field, ftype = self.field, self.ftype
+        self.lowest = _bound(field, field.min) if ftype.ordered and field.min is not None else _NO_BOUND
+        self.highest = _bound(field, field.max) if ftype.ordered and field.max is not None else _NO_BOUND
+        self.min_chars = field.min_length if ftype.sized else None
+        limits = [n for n in (field.max_length if ftype.sized else None, self.length) if n is not None]
+        self.max_chars = min(limits) if limits else None
+        self.pattern = _pattern(field.pattern) if field.pattern else None
+        self.accept = field.accept if field.type in ("file", "photo") and field.accept else None
+        self._limited = True
+
+    def convert(self, value: Any) -> Any:
+        """`convert(field, value)`."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if self.multichoice and value == []:
+            return None
+        return self.coerce(self.field, value)
+
+    def check(self, value: Any) -> Message | None:
+        """`check(field, value)`: a converted, non-empty value against the field's limits."""
+        if not self._limited:
+            self._derive_limits()
+        field = self.field
+        if self.lowest is not _NO_BOUND:
+            lowest = convert(field, field.min) if self.lowest is _RECONVERT else self.lowest
+            if value < lowest:
+                return Message(N_("must be at least %(min)s"), {"min": field.min})
+        if self.highest is not _NO_BOUND:
+            highest = convert(field, field.max) if self.highest is _RECONVERT else self.highest
+            if value > highest:
+                return Message(N_("must be at most %(max)s"), {"max": field.max})
+        if isinstance(value, str):
+            if self.min_chars is not None and len(value) < self.min_chars:
+                return Message(N_("must be at least %(n)s characters"), {"n": self.min_chars})
+            if self.max_chars is not None and len(value) > self.max_chars:
+                return Message(N_("must be at most %(n)s characters"), {"n": self.max_chars})
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            if field.pattern_message:
+                return Message(field.pattern_message.id, custom=field.pattern_message.as_dict())
+            return Message(N_("has the wrong format"))
+        if self.accept is not None and value:
+            ext = value.rsplit(".", 1)[-1].lower()
+            if ext not in self.accept:
+                return Message(
+                    N_("file type .%(ext)s is not allowed (allowed: %(allowed)s)"),
+                    {"ext": shown(ext), "allowed": ", ".join(self.accept)},
+                )
+        return None
+
+    def judge(self, raw: Any) -> tuple[Any, Message | None]:
+        """A raw value as `validate_values` takes it: (the value stored, or UNSET; the problem, or None).
+
+        An empty value is (None, "is required") for a required field, (None, None) otherwise.
+        """
+        if raw is None or (isinstance(raw, str) and not raw.strip()) or (self.multichoice and raw == []):
+            return self.missing
+        try:
+            value = self.coerce(self.field, raw)
+        except Invalid as exc:
+            return UNSET, exc.message
+        if value is None:
+            return self.missing
+        problem = self.check(value)
+        return (value, None) if problem is None else (UNSET, problem)
+
+
+def _bound(field: FieldSpec, bound: Any) -> Any:
+    """A field's min or max as a value of the field, converted once."""
+    try:
+        return convert(field, bound)
+    except Invalid:
+        return _RECONVERT
+
+
+class _Pattern:
+    """A pattern the re module cannot compile: matched as before, so it fails as before."""
+
+    def __init__(self, pattern: str) -> None:
+        self.text = pattern
+
+    def fullmatch(self, value: Any) -> Any:
+        return re.fullmatch(self.text, value)
+
+
+def _pattern(pattern: str) -> re.Pattern[str] | _Pattern:
+    try:
+        return re.compile(pattern)
+    except (re.error, TypeError, RecursionError, OverflowError):
+        return _Pattern(pattern)
 
 
 def convert_stored(old: FieldSpec, new: FieldSpec, value: Any) -> Any:

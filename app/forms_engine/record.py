@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .fieldtypes import Invalid, check, column_name, convert
+from .fieldtypes import UNSET, Invalid, column_name, convert
 from .messages import N_, Message, RecordRef
 from .rules import RuleContext, check_rules
 from .spec import FieldSpec, FormSpec
@@ -25,31 +25,55 @@ def validate_values(spec: FormSpec, data: Mapping[str, Any], partial: bool = Fal
 
     With `partial`, fields absent from `data` are left alone (an API PUT of some fields).
     """
-    clean: dict[str, Any] = {}
-    errors: Errors = {}
-    for f in input_fields(spec):
-        if f.name not in data:
-            if partial:
+    return spec.validator(data, partial)
+
+
+_NO_DEFAULT = object()
+_EACH_TIME = object()  # a default converted at every use (a list, or one the field cannot read)
+
+
+class Validator:
+    """`validate_values` for one form: its input fields' judges, and their defaults converted once.
+
+    Built once per form spec (`FormSpec.validator`). Screens, API, grid, workflow steps and the
+    import all go through it; the import also calls the per-field `judges` on whole columns.
+    """
+
+    def __init__(self, spec: FormSpec) -> None:
+        self.fields = input_fields(spec)
+        self.judges = {f.name: f.compiled.judge for f in self.fields}
+        self._steps = tuple((f, f.name, f.compiled.judge, _default(f), f.compiled.missing) for f in self.fields)
+
+    def __call__(self, data: Mapping[str, Any], partial: bool = False) -> tuple[dict[str, Any], Errors]:
+        """(clean values, errors) of `data`, as `validate_values`."""
+        clean: dict[str, Any] = {}
+        errors: Errors = {}
+        for f, name, judge, default, missing in self._steps:
+            if name in data:
+                value, problem = judge(data[name])
+            elif partial:
                 continue
-            if f.default is not None and f.type not in ("file", "photo"):
-                clean[f.name] = convert(f, f.default)
+            elif default is not _NO_DEFAULT:
+                clean[name] = convert(f, f.default) if default is _EACH_TIME else default
                 continue
-        try:
-            value = convert(f, data.get(f.name))
-        except Invalid as exc:
-            errors[f.name] = [exc.message]
-            continue
-        if value is None:
-            if f.required:
-                errors[f.name] = [Message(N_("is required"))]
-            clean[f.name] = None
-            continue
-        problem = check(f, value)
-        if problem is not None:
-            errors[f.name] = [problem]
-            continue
-        clean[f.name] = value
-    return clean, errors
+            else:
+                value, problem = missing
+            if problem is not None:
+                errors[name] = [problem]
+            if value is not UNSET:
+                clean[name] = value
+        return clean, errors
+
+
+def _default(f: FieldSpec) -> Any:
+    """A field's default as stored, when it has one (files have none)."""
+    if f.default is None or f.type in ("file", "photo"):
+        return _NO_DEFAULT
+    try:
+        value = convert(f, f.default)
+    except Invalid:
+        return _EACH_TIME  # raises at each use, as it always did
+    return _EACH_TIME if isinstance(value, (list, dict)) else value  # each record its own list
 
 
 def unique_conflicts(

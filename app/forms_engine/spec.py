@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .messages import shown
 
-if TYPE_CHECKING:  # app.workflows.spec imports this module
+if TYPE_CHECKING:  # app.workflows.spec imports this module; fieldtypes and record import it
     from app.workflows.spec import WorkflowSpec
+
+    from .fieldtypes import CompiledField
+    from .record import Validator
 
 LANGS = ("id", "en")
 _LAST_STEP = re.compile(r"(\.[^.\[\]]*|\[\d+\])\Z")
@@ -82,6 +86,11 @@ class GridSpec:
     key_range: tuple[str, ...] = ()
 
 
+# Specs are frozen, so what is derived from them is derived once: `cached_property` keeps it in
+# the instance's __dict__, outside the dataclass fields, so equality, repr and
+# `dataclasses.replace` (which builds a fresh spec, with nothing cached) are as before.
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of a form; `id` is stable across renames, `name` is the column."""
@@ -117,6 +126,13 @@ class FieldSpec:
     # record page, and the choice or boolean field whose counts that tab shows (`related:`)
     related: bool = True
     related_by: str | None = None
+
+    @cached_property
+    def compiled(self) -> CompiledField:
+        """This field's conversion and limits, derived once (app/forms_engine/fieldtypes.py)."""
+        from .fieldtypes import CompiledField  # fieldtypes builds on this module
+
+        return CompiledField(self)
 
     def choice_label(self, value: str, lang: str) -> str:
         """Label of a stored choice value (the raw value when it is no longer offered)."""
@@ -161,27 +177,41 @@ class FormSpec:
         """The field holding each record's workflow state (changed by transitions only), or None."""
         return self.workflow.state_field if self.workflow is not None else None
 
-    @property
+    @cached_property
     def live_fields(self) -> tuple[FieldSpec, ...]:
         """Fields that are shown and edited (not retired)."""
         return tuple(f for f in self.fields if not f.retired)
 
-    @property
+    @cached_property
     def column_fields(self) -> tuple[FieldSpec, ...]:
         """Fields that own a column in this form's table (child tables own a table)."""
         return tuple(f for f in self.fields if f.type != "child")
 
-    @property
+    @cached_property
     def children(self) -> tuple[FormSpec, ...]:
         """Child-table forms nested in this form."""
         return tuple(f.child for f in self.live_fields if f.child is not None)
 
+    @cached_property
+    def _fields_by_name(self) -> dict[str, FieldSpec]:
+        found: dict[str, FieldSpec] = {}
+        for f in self.fields:
+            found.setdefault(f.name, f)  # the first of a name, as a scan finds it
+        return found
+
+    @cached_property
+    def validator(self) -> Validator:
+        """`validate_values` for this form, its per-field work derived once (app/forms_engine/record.py)."""
+        from .record import Validator  # record builds on this module
+
+        return Validator(self)
+
     def field(self, name: str) -> FieldSpec:
         """Field by name (raises KeyError)."""
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
+        try:
+            return self._fields_by_name[name]
+        except TypeError:  # an unhashable name, as a definition being checked may hold: no field has it
+            raise KeyError(name) from None
 
     def line(self, path: str) -> int | None:
         """Line of a path of this definition in its file, when known."""
