@@ -9,9 +9,10 @@ index ix_simpul_wf_timer_due) of open stays (`left_at IS NULL`), oldest first, i
    (recipients.py), the rendered mail per recipient, in Bahasa Indonesia. A timer whose
    preparation fails (its record was deleted, its form no longer loads, …) is set aside.
 2. **Write** the batch in one transaction: claim the timers with a conditional UPDATE
-   (`SET fired_at = now … WHERE id IN (…) AND fired_at IS NULL AND its stay is open RETURNING id`:
-   a timer another sweep claimed first, or whose record left the state meanwhile, is not
-   returned and nothing is written for it), then, for the claimed ones only, the outbox rows
+   (`SET fired_at = now … WHERE id IN (…) AND fired_at IS NULL AND its stay is open RETURNING id`;
+   on SQLite that condition is read under the write lock, then the UPDATE: nobody else writes
+   in between): a timer another sweep claimed first, or whose record left the state meanwhile,
+   is not returned and nothing is written for it; then, for the claimed ones only, the outbox rows
    (`dedupe_key = wf:<timer>:<user>`, unique), the timeline events and the outcomes. Should the
    batch's transaction fail, it is rolled back and written again in halves, each half in its own
    transaction, halving again what fails, so one bad timer ends up retried alone and never holds
@@ -54,9 +55,10 @@ preferences read once per batch), the row's `dedupe_key` unique. Per batch:
 - rendering: the template compiled once per sweep, with `outbox.render_mail`'s rules (the
   admin's wording when edited and renderable, else the default; Jinja's sandbox); wording of
   plain text and names is filled in by `str.format_map` rather than a Jinja render per mail;
-- writing, SQLite: the claim, then one driver executemany each for mails, events and outcomes;
-  PostgreSQL: claim and outcomes in one UPDATE over arrays, mails and events by COPY, on a writer
-  thread while the next batch is read and prepared (`_Pipeline`).
+- writing, on a thread of its own while the next batch is read and prepared (`_Pipeline`):
+  SQLite: the claimable timers read under the write lock, then one statement per table over a
+  JSON array of the rows (fire with outcomes, mails, events); PostgreSQL: claim and outcomes in
+  one UPDATE over arrays, mails and events by COPY.
 
 Forms published after the scheduler started are seen: the published specs are read from the
 store whenever the schema version changed since the last sweep.
@@ -64,11 +66,13 @@ store whenever the schema version changed since the last sweep.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -78,7 +82,7 @@ from jinja2 import ChainableUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.dialects import postgresql
 
-from app.database import write_intent, write_transaction
+from app.database import write_intent
 from app.forms_engine.fieldtypes import column_name
 from app.forms_engine.identity import PERSONAL_TYPES, mask
 from app.forms_engine.spec import FormSpec
@@ -400,6 +404,7 @@ class _Sweep:
         self.regions: dict[str | None, str] = {}
         self.steps: dict[tuple[str, str, int], _Step] = {}
         self.writer = _PostgresWriter(now) if engine.dialect.name == "postgresql" else _SqliteWriter(now, engine)
+        self.write_conn: sa.Connection | None = None  # the writer thread's (`transaction`)
 
     # reading
 
@@ -558,11 +563,32 @@ class _Sweep:
             ],
         )
 
-    # writing
+    # writing (on the writer thread)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """A write transaction (on SQLite BEGIN IMMEDIATE, as `write_transaction`) on the writer's connection.
+
+        One connection for all of a sweep's writes: app/database.py tells the write transactions
+        of a thread from its other connections by the connections the thread wrote on before, and
+        a pooled one that another thread has in a read transaction since would count as this
+        thread's, leaving this transaction deferred (and its first write "database is locked").
+        """
+        if self.write_conn is None:
+            self.write_conn = self.engine.connect()
+        with write_intent(True):  # this BEGIN only
+            transaction = self.write_conn.begin()
+        with transaction:
+            yield self.write_conn
+
+    def close_writer(self) -> None:
+        if self.write_conn is not None:
+            self.write_conn.close()
+            self.write_conn = None
 
     def write(self, prepared: list[_Prepared], *, bulk: bool = True) -> None:
         """Claim and write `prepared` in one transaction; those claimed elsewhere are skipped."""
-        with write_transaction(self.engine) as conn:
+        with self.transaction() as conn:
             claimed = self.writer.claim(conn, prepared)
             mine = [p for p in prepared if p.due.id in claimed]
             if mine:
@@ -581,7 +607,7 @@ class _Sweep:
         t = timer_table.c
         limit = self.settings.max_attempts
         given_up = t.attempts + 1 >= limit
-        with write_transaction(self.engine) as conn:
+        with self.transaction() as conn:
             conn.execute(
                 timer_table.update()
                 .where(t.id == sa.bindparam("timer_id"), t.fired_at.is_(None))
@@ -640,7 +666,7 @@ class _Sweep:
 
     def run(self, active: Callable[[], bool]) -> SweepReport:
         after: tuple[datetime, int] | None = None
-        with _Pipeline(self.write_batch, threaded=self.engine.dialect.name == "postgresql") as pipeline:
+        with _Pipeline(self.write_batch, self.close_writer) as pipeline:
             while active():
                 with write_intent(False), self.engine.connect() as conn:
                     rows = self.due(conn, after)
@@ -657,47 +683,47 @@ class _Sweep:
 
 
 class _Pipeline:
-    """Batches written on a thread of their own while the next one is read and prepared (PostgreSQL).
+    """Batches written on a thread of their own while the next one is read and prepared.
 
-    On PostgreSQL the sweep's time is about half the server's (claims, inserts) and half Python's
-    (reading rows, rendering mails); the two overlap here. One batch waits at most: `put` blocks
-    while the writer is busy with the one before. Each batch is still written in its own
-    transactions (write_batch), so a crash leaves what it left without the thread. The writer's
-    error is raised by `put` or on leaving the block; batches after an error are not written.
-    SQLite writes in this process, and its driver gives up Python's lock at every row, so a
-    writer thread there waits for the preparing one at every row: `threaded=False` writes in `put`.
+    The sweep's time is about half the database's (claims, inserts, commits: on PostgreSQL in the
+    server, on SQLite in this process's C code and the disk) and half Python's (reading rows,
+    rendering mails); the two overlap here, as the drivers give up Python's lock while the
+    database works (the writers keep to one statement per table for that: an executemany on SQLite
+    would take the lock back at every row). One batch waits at most: `put` blocks while the
+    writer is busy with the one before. Each batch is still written in its own transactions
+    (write_batch), so a crash leaves what it left without the thread. The writer's error is
+    raised by `put` or on leaving the block; batches after an error are not written.
     """
 
-    def __init__(self, write: Callable[[list[_Prepared], list[tuple[_Due, str]]], None], *, threaded: bool) -> None:
-        self.write = write
+    def __init__(
+        self, write: Callable[[list[_Prepared], list[tuple[_Due, str]]], None], finish: Callable[[], None]
+    ) -> None:
+        self.write, self.finish = write, finish  # `finish`: on the writer thread, after the last batch
         self.pending: queue.Queue[tuple[list[_Prepared], list[tuple[_Due, str]]] | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="escalation-writer", daemon=True) if threaded else None
+        self.thread = threading.Thread(target=self._run, name="escalation-writer", daemon=True)
 
     def __enter__(self) -> _Pipeline:
-        if self.thread is not None:
-            self.thread.start()
+        self.thread.start()
         return self
 
     def _run(self) -> None:
-        while (item := self.pending.get()) is not None:
-            if self.error is None:
-                try:
-                    self.write(*item)
-                except BaseException as exc:  # noqa: BLE001 - raised in the sweep's thread
-                    self.error = exc
+        try:
+            while (item := self.pending.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.write(*item)
+                    except BaseException as exc:  # noqa: BLE001 - raised in the sweep's thread
+                        self.error = exc
+        finally:
+            self.finish()
 
     def put(self, prepared: list[_Prepared], failures: list[tuple[_Due, str]]) -> None:
         if self.error is not None:
             raise self.error
-        if self.thread is None:
-            self.write(prepared, failures)
-        else:
-            self.pending.put((prepared, failures))
+        self.pending.put((prepared, failures))
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
-        if self.thread is None:
-            return
         self.pending.put(None)
         self.thread.join()
         if self.error is not None and value is None:
@@ -711,12 +737,47 @@ def _event_row(p: _Prepared, now: datetime) -> tuple[Any, ...]:
     return (p.due.form, p.due.record_id, now, "escalation", p.due.stay_id, p.due.level)
 
 
-class _SqliteWriter:
-    """SQLite: the claim (UPDATE … RETURNING), then one executemany per table through the driver.
+def _json_rows(rows: Any) -> str:
+    """Rows as one JSON array of arrays: a single parameter that SQLite's json_each() reads back."""
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
-    The rows go to sqlite3 as tuples with the times already in SQLAlchemy's text form: SQLAlchemy's
-    per-row parameter handling cost more than SQLite's inserting them.
+
+def _json_columns(count: int) -> str:
+    return ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
+
+
+class _SqliteWriter:
+    """SQLite: each table written by one statement over a JSON array of its rows (json_each).
+
+    One statement is one step in SQLite, so the driver gives up Python's lock once per statement
+    rather than once per row (an executemany does, and a writer thread then waits for the
+    preparing one at every row), and the rows cross from Python as one text. The claim is a read
+    of the batch's claimable timers under the write lock (BEGIN IMMEDIATE: nobody else writes until
+    this transaction ends), then one UPDATE that fires them with their outcomes.
     """
+
+    OUTBOX = (
+        f"INSERT INTO {outbox_table.name} ({', '.join((*OUTBOX_COLUMNS, 'attempts', 'next_attempt_at', 'created_at'))}) "
+        f"SELECT {_json_columns(len(OUTBOX_COLUMNS))}, 0, :now, :now FROM json_each(:rows) WHERE true "
+        "ON CONFLICT (dedupe_key) DO NOTHING"  # the WHERE: SQLite's parser needs it before ON CONFLICT
+    )
+    EVENTS = (
+        f"INSERT INTO {event_table.name} ({', '.join(EVENT_COLUMNS)}) "
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), :now, 'escalation', "
+        "json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(:rows)"
+    )
+    CLAIMABLE = (
+        f"SELECT json_group_array(t.id) FROM json_each(:ids) AS j JOIN {timer_table.name} AS t ON t.id = j.value "
+        f"WHERE t.fired_at IS NULL AND EXISTS (SELECT 1 FROM {stay_table.name} AS s "
+        "WHERE s.id = t.stay_id AND s.left_at IS NULL)"
+    )
+    FIRE = (
+        f"UPDATE {timer_table.name} SET fired_at = :now, outcome = json_extract(v.value, '$[1]'), "
+        "recipients = json_extract(v.value, '$[2]'), attempts = attempts + 1, "
+        "last_error = json_extract(v.value, '$[3]') "
+        f"FROM json_each(:rows) AS v WHERE {timer_table.name}.id = json_extract(v.value, '$[0]') "
+        f"AND {timer_table.name}.fired_at IS NULL"
+    )
 
     def __init__(self, now: datetime, engine: sa.Engine) -> None:
         self.now = now
@@ -724,44 +785,26 @@ class _SqliteWriter:
         self.stored_now = to_text(now) if to_text is not None else now
 
     def among(self, column: sa.ColumnElement[int], ids: set[int]) -> sa.ColumnElement[bool]:
-        return column.in_(sorted(ids))
+        """`column IN ids` with the ids as one JSON parameter (500 parameters cost SQLAlchemy more)."""
+        listed = sa.text("SELECT value FROM json_each(:ids)").bindparams(ids=_json_rows(sorted(ids)))
+        return column.in_(listed.columns(sa.column("value", sa.Integer)))
 
     def claim(self, conn: sa.Connection, prepared: list[_Prepared]) -> set[int]:
-        """The ids of `prepared` this transaction claimed: unfired, of an open stay."""
-        t, s = timer_table.c, stay_table.c
-        open_stay = sa.exists().where(s.id == t.stay_id, s.left_at.is_(None))
-        return set(
-            conn.execute(
-                timer_table.update()
-                .where(t.id.in_([p.due.id for p in prepared]), t.fired_at.is_(None), open_stay)
-                .values(fired_at=self.now)
-                .returning(t.id)
-            ).scalars()
-        )
+        """The ids of `prepared` this transaction may fire: unfired, of an open stay (fired by `write`)."""
+        found = conn.exec_driver_sql(self.CLAIMABLE, {"ids": _json_rows([p.due.id for p in prepared])}).scalar()
+        return set(json.loads(found or "[]"))
 
     def write(self, conn: sa.Connection, mine: list[_Prepared], *, bulk: bool = True) -> None:
-        """The claimed timers' mails (a key queued before is skipped), events and outcomes."""
+        """Fire the claimed timers with their outcomes; their mails (a key queued before is skipped) and events."""
         now = self.stored_now
-        mails = [(*mail, 0, now, now) for p in mine for mail in p.mails]
+        fire = [(p.due.id, p.outcome, len(p.mails), p.note) for p in mine]
+        conn.exec_driver_sql(self.FIRE, {"now": now, "rows": _json_rows(fire)})
+        mails = [mail for p in mine for mail in p.mails]
         if mails:
-            columns = (*OUTBOX_COLUMNS, "attempts", "next_attempt_at", "created_at")
-            conn.exec_driver_sql(
-                f"INSERT INTO {outbox_table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                "ON CONFLICT (dedupe_key) DO NOTHING",
-                mails,
-            )
-        events = [_event_row(p, now) for p in mine if p.event]
+            conn.exec_driver_sql(self.OUTBOX, {"now": now, "rows": _json_rows(mails)})
+        events = [(p.due.form, p.due.record_id, p.due.stay_id, p.due.level) for p in mine if p.event]
         if events:
-            conn.exec_driver_sql(
-                f"INSERT INTO {event_table.name} ({', '.join(EVENT_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
-                events,
-            )
-        conn.exec_driver_sql(
-            f"UPDATE {timer_table.name} SET outcome = ?, recipients = ?, attempts = attempts + 1, last_error = ? "
-            "WHERE id = ?",
-            [(p.outcome, len(p.mails), p.note, p.due.id) for p in mine],
-        )
+            conn.exec_driver_sql(self.EVENTS, {"now": now, "rows": _json_rows(events)})
 
 
 class _PostgresWriter:
