@@ -30,6 +30,7 @@ LIST_LAYOUT = "daftar"  # any form: the list's own columns
 NAME_LENGTH = 64
 WIDE = 6  # a list of more columns prints landscape
 UNPRINTABLE = ("child", "file", "photo")
+PRINT_FORMATS = {"money": "rupiah", "integer": "number", "decimal": "number", "date": "date"}
 IDENTITY_WIDTHS = {"nik": 31.0, "kk": 31.0, "nip": 36.0}  # mm: 16 or 18 digits at the table's 9 pt
 
 
@@ -83,7 +84,7 @@ def list_layout(spec: FormSpec, shown: list[FieldSpec]) -> PrintLayout:
                 width_mm=IDENTITY_WIDTHS.get(f.type),  # a masked NIK on one line
                 weight=0.8 if numeric or f.type == "date" else 1.5,
                 align="right" if numeric else "left",
-                format="rupiah" if f.type == "money" else "number" if numeric else "date" if f.type == "date" else "text",
+                format=PRINT_FORMATS.get(f.type, "text"),
             )
         )
     return PrintLayout(
