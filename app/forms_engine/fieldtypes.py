@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -64,12 +65,17 @@ class FieldType:
 
 
 def _text(field: FieldSpec, value: Any) -> str:
-    # Numbers may stand for text ("RT 5" sent as 5); true/false may not: they were stored as "False".
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise Invalid(Message(N_("must be text")))
-    if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, int) and value.bit_length() > 256):
-        raise Invalid(Message(N_("must be text")))
-    text = value.strip() if isinstance(value, str) else str(value)
+    if value.__class__ is str:  # the usual case, first
+        text = value.strip()
+    else:
+        # Numbers may stand for text ("RT 5" sent as 5); true/false may not: they were stored as "False".
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise Invalid(Message(N_("must be text")))
+        if (isinstance(value, float) and not math.isfinite(value)) or (
+            isinstance(value, int) and value.bit_length() > 256
+        ):
+            raise Invalid(Message(N_("must be text")))
+        text = value.strip() if isinstance(value, str) else str(value)
     if problem := unstorable(text):
         raise Invalid(problem)
     return text
@@ -304,13 +310,36 @@ def _phone(field: FieldSpec, value: Any) -> str:
     return normalised
 
 
-def _identity_number(check_number: Callable[[str], Message | None]) -> Callable[[FieldSpec, Any], str]:
+class _Today:
+    """Today's date as `date.today()` gives it, asking the clock's calendar once a day, not per value.
+
+    Identity numbers hold dates that may not lie in the future; an import checks them by the
+    hundred thousand, and reading the local date costs more than the rest of the check.
+    """
+
+    def __init__(self) -> None:
+        self.day = date.min
+        self.start = self.end = 0.0  # the day's first second and the next day's, as time.time() counts
+
+    def __call__(self) -> date:
+        now = time.time()
+        if not self.start <= now < self.end:
+            self.day = date.today()
+            self.start = datetime.combine(self.day, datetime.min.time()).timestamp()
+            self.end = datetime.combine(self.day + timedelta(days=1), datetime.min.time()).timestamp()
+        return self.day
+
+
+_today = _Today()
+
+
+def _identity_number(check_number: Callable[[str, date], Message | None]) -> Callable[[FieldSpec, Any], str]:
     """A converter for NIK, No. KK or NIP: ASCII digits without spaces, refused with the check's message."""
 
     def coerce(field: FieldSpec, value: Any) -> str:
         # Full-width or Arabic-Indic digits become ASCII, so one number is stored (and unique) one way.
         text = "".join(ascii_digits(_text(field, value)).split())
-        problem = check_number(text)
+        problem = check_number(text, _today())
         if problem:
             raise Invalid(problem)
         return text

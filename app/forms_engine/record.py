@@ -44,12 +44,23 @@ class Validator:
         self.judges = {f.name: f.compiled.judge for f in self.fields}
         self._steps = tuple((f, f.name, f.compiled.judge, _default(f), f.compiled.missing) for f in self.fields)
 
-    def __call__(self, data: Mapping[str, Any], partial: bool = False) -> tuple[dict[str, Any], Errors]:
-        """(clean values, errors) of `data`, as `validate_values`."""
+    def __call__(
+        self,
+        data: Mapping[str, Any],
+        partial: bool = False,
+        judged: Mapping[str, tuple[Any, Message | None]] | None = None,
+    ) -> tuple[dict[str, Any], Errors]:
+        """(clean values, errors) of `data`, as `validate_values`.
+
+        `judged`: fields whose raw value the caller has already put through `judges` (the import
+        judges each distinct cell of a column once), with that answer; they count as in `data`.
+        """
         clean: dict[str, Any] = {}
         errors: Errors = {}
         for f, name, judge, default, missing in self._steps:
-            if name in data:
+            if judged is not None and name in judged:
+                value, problem = judged[name]
+            elif name in data:
                 value, problem = judge(data[name])
             elif partial:
                 continue

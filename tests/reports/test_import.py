@@ -492,6 +492,18 @@ def test_imported_values_are_stored_as_the_api_stores_them(app: Any) -> None:
         }
     assert raw["Lewat impor"] == raw["Lewat API"]
     assert raw["Impor kosong"] == raw["API kosong"]
+    with app.app_context():  # the audit entries and time stamps too, as the database holds them
+        stamps = db.session.execute(
+            sa.text(
+                "SELECT r.nama, CAST(a.changes AS TEXT), CAST(r.created_on AS TEXT), CAST(a.at AS TEXT)"
+                " FROM form_kelompok_uji r JOIN simpul_audit a ON a.record_id = r.id AND a.form = 'kelompok_uji'"
+            )
+        ).all()
+    audit = {row[0]: row[1:] for row in stamps}
+    assert audit["Lewat impor"][0] == audit["Lewat API"][0].replace("Lewat API", "Lewat impor")
+    assert audit["Impor kosong"][0] == audit["API kosong"][0].replace("API kosong", "Impor kosong")
+    shape = {name: tuple(re.sub(r"[0-9]+", "9", text) for text in row[1:]) for name, row in audit.items()}
+    assert shape["Lewat impor"] == shape["Lewat API"] and shape["Impor kosong"] == shape["API kosong"]
 
 
 def test_a_workflow_forms_records_enter_their_first_state(app: Any) -> None:

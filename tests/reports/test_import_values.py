@@ -1,17 +1,23 @@
-"""The import's value reader gives exactly the engine's validate_values answer, row after row."""
+"""The import judges whole columns, each distinct cell once, and gets exactly the engine's validate_values answer."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from app.access.audit import plain
 from app.forms_engine.fieldtypes import Invalid
 from app.forms_engine.record import validate_values
 from app.reports.imports.cells import raw_value
-from app.reports.imports.values import ValueReader
+from app.reports.imports.reading import Table
+from app.reports.imports.validation import ImportTarget, _FileValues
+from app.reports.imports.values import Remembered, judged_column
+from app.reports.imports.write import audit_changes
 from tests.conftest import spec_of
 
 SPEC = spec_of(
@@ -53,12 +59,66 @@ CHOICES: dict[str, list[Any]] = {
 }
 
 
-def test_every_row_gets_validate_values_answer() -> None:
-    rng = random.Random(7)
-    reader = ValueReader(SPEC)
-    for _ in range(3000):
-        row = {name: rng.choice(values) for name, values in CHOICES.items() if rng.random() < 0.9}
-        assert reader.read(row) == validate_values(SPEC, row), row
+@pytest.mark.parametrize(("seed", "left_out"), [(7, ""), (8, ""), (9, "nama"), (10, "nik")])
+def test_every_row_gets_validate_values_answer(seed: int, left_out: str) -> None:
+    """Columns judged once per distinct cell, rows merged over stored values: validate_values' answer."""
+    rng = random.Random(seed)
+    names = [name for name in CHOICES if rng.random() < 0.8 and name != left_out]  # a required field left out
+    rng.shuffle(names)  # the file's columns in another order than the form's fields
+    rows = [[rng.choice(CHOICES[name]) for name in names] for _ in range(1000)]
+    table = Table("xlsx", names, 1, rows, list(range(2, len(rows) + 2)))
+    target = ImportTarget(None, SPEC, {}, None, None)
+    file = _FileValues(target, table, [(i, SPEC.field(name)) for i, name in enumerate(names)], {})
+    kept = {"nik": "6309011001900003", "kk": None, "nama": "Tersimpan", "umur": 7, "jumlah": None}
+    kept |= {"tanggal": None, "aktif": False, "status": "b", "desa": None, "telepon": "bukan nomor"}
+    for index, cells in enumerate(rows):
+        stored = kept if index % 3 == 0 else None
+        errors: dict[str, list[Any]] = {}
+        raw: dict[str, Any] = {}
+        for name, cell in zip(names, cells, strict=True):
+            try:
+                raw[name] = raw_value(SPEC.field(name), cell)
+            except Invalid as exc:
+                errors[name] = [exc.message]
+        clean, found = validate_values(SPEC, (stored | raw) if stored else raw)
+        for name, messages in found.items():
+            errors.setdefault(name, messages)
+        got_errors = {name: [message] for name, message in file.cell_problems(index)}
+        got_clean, more, unseen = file.values_of(index, stored)
+        for name, messages in more.items():
+            got_errors.setdefault(name, messages)
+        assert not unseen
+        assert (got_clean, list(got_errors.items())) == (clean, list(errors.items())), cells
+
+
+def test_a_column_is_judged_once_per_distinct_cell_and_equal_cells_that_read_differently_apart() -> None:
+    calls: list[Any] = []
+
+    def judge(cell: Any) -> tuple[Any, str | None]:
+        calls.append(cell)
+        return (repr(cell), None if cell != "bad" else "refused")
+
+    cells = ["a", 1, 1.0, True, 0.0, -0.0, Decimal("1.5"), Decimal("1.50"), "a", 1, "bad", [1], [1], "bad"]
+    values, problems = judged_column(cells, judge)
+    assert values == [repr(c) for c in cells]
+    assert problems == {10: ("'bad'", "refused"), 13: ("'bad'", "refused")}
+    assert calls == ["a", 1, 1.0, True, 0.0, -0.0, Decimal("1.5"), Decimal("1.50"), "bad", [1], [1]]
+    remembered = Remembered(judge)
+    assert [remembered(c) for c in cells] == [judge(c) for c in cells]
+
+
+def test_audit_changes_are_the_text_json_dumps_writes() -> None:
+    rng = random.Random(3)
+    pool: list[Any] = [None, "", [], "Ani", 'Buñi "x"\n', "ال", 0, 5, True, False, Decimal("1.50")]
+    pool += [Decimal("1.5"), Decimal("-0"), date(2026, 3, 1), datetime(2026, 3, 1, 8, 0, 0, 5), ["a", "b"], 2.5, -0.0]
+    audited = [("f1", "a"), ("f2", "b"), ('id "3"', "c")]
+    values = [{name: rng.choice(pool) for _key, name in audited if rng.random() < 0.8} for _ in range(500)]
+    expected = [
+        json.dumps({key: [None, plain(v[name])] for key, name in audited if v.get(name) not in (None, "", [])})
+        for v in values
+    ]
+    assert audit_changes(audited, values) == expected
+    assert audit_changes([], [{}, {}]) == ["{}", "{}"]
 
 
 @pytest.mark.parametrize("cell", [6309011001900001.0, "6,30901E+15", " 6.30901e+15 ", 1e15])

@@ -33,7 +33,7 @@ def raw_value(field: FieldSpec, value: Any) -> Any:
             return int(value)
         return value
     if isinstance(value, str):
-        if field.type in DIGIT_TYPES and _SCIENTIFIC.match(value):
+        if field.type in DIGIT_TYPES and ("e" in value or "E" in value) and _SCIENTIFIC.match(value):
             raise Invalid(Message(ROUNDED, {"shown": value.strip()}))
         return value
     return value

@@ -27,7 +27,7 @@ from .cells import raw_value
 from .mapping import header_key
 from .reading import Table
 from .validation import CHUNK, Plan, RowResult
-from .values import ValueReader
+from .values import Remembered
 
 HEADERS = {  # extract columns, as the registry's exports and offices name them
     "nik": ("nik", "noktp", "nomorinduk kependudukan", "nomorindukkependudukan"),
@@ -97,7 +97,7 @@ class RegistryReport:
 def read_extract(table: Table, spec: FormSpec, profile: RegistryProfile) -> tuple[dict[str, Person], Plan]:
     """The extract's persons by NIK, and its rows with their problems (a NIK Excel rounded, a desil out of range)."""
     columns = extract_columns(table.header)
-    reader = ValueReader(spec)
+    judges = {name: Remembered(judge) for name, judge in spec.validator.judges.items()}
     nik_field, desil_field = spec.field(profile.nik), spec.field(profile.desil)
     id_field = spec.field(profile.registry_id) if profile.registry_id else None
     persons: dict[str, Person] = {}
@@ -105,9 +105,9 @@ def read_extract(table: Table, spec: FormSpec, profile: RegistryProfile) -> tupl
     for cells, number in zip(table.rows, table.row_numbers, strict=True):
         result = RowResult(number)
         rows.append(result)
-        nik = _value(result, reader, nik_field, cells, columns.get("nik"), required=True)
-        desil = _value(result, reader, desil_field, cells, columns.get("desil"))
-        registry_id = _value(result, reader, id_field, cells, columns.get("registry_id")) if id_field else None
+        nik = _value(result, judges, nik_field, cells, columns.get("nik"), required=True)
+        desil = _value(result, judges, desil_field, cells, columns.get("desil"))
+        registry_id = _value(result, judges, id_field, cells, columns.get("registry_id")) if id_field else None
         if result.errors or nik is None:
             continue
         if nik in persons:
@@ -124,7 +124,12 @@ def read_extract(table: Table, spec: FormSpec, profile: RegistryProfile) -> tupl
 
 
 def _value(
-    result: RowResult, reader: ValueReader, f: FieldSpec, cells: list[Any], index: int | None, required: bool = False
+    result: RowResult,
+    judges: dict[str, Remembered],
+    f: FieldSpec,
+    cells: list[Any],
+    index: int | None,
+    required: bool = False,
 ) -> Any:
     if index is None:
         if required:
@@ -135,7 +140,7 @@ def _value(
     except Invalid as exc:
         result.fail(f.name, exc.message)
         return None
-    value, problem = reader.value(f, raw)
+    value, problem = judges[f.name](raw)
     if problem is not None:
         result.fail(f.name, problem)
         return None

@@ -16,14 +16,14 @@ key is the form's `unique_together` group or `unique` field the user chose on th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.access.scope import scope_clause
-from app.forms_engine.fieldtypes import Invalid, column_name, region_within
+from app.forms_engine.fieldtypes import UNSET, Invalid, column_name, region_within
 from app.forms_engine.fieldtypes import record_id as as_record_id
 from app.forms_engine.messages import N_, Message, RecordRef
 from app.forms_engine.record import Errors, input_fields
@@ -36,7 +36,7 @@ from .cells import raw_value
 from .lookups import RecordNames, choice_labels, resolve_choice
 from .mapping import PARENT, importable_fields
 from .reading import Table
-from .values import ValueReader
+from .values import judged_column
 
 ADD, UPDATE, SAME = "add", "update", "same"
 PURE_RULES = frozenset({"required_if", "nik_consistent"})  # checked by the engine's check_rules
@@ -75,10 +75,6 @@ class ImportTarget:
     key: tuple[str, ...] = ()
     parent_id: int | None = None  # the parent of every row, when chosen on the screen
     may_update: bool = True
-    reader: ValueReader = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.reader = ValueReader(self.spec)
 
     @property
     def model(self) -> Any:
@@ -138,35 +134,136 @@ def plan_import(
         if f.type == "reference" and f.target in target.models
     }
     parents = _names(target, target.model.parent.property.mapper.class_) if spec.parent else None
-    labels = {f.name: choice_labels(f) for _i, f in columns if f.type in ("choice", "multichoice")}
-    rows: list[tuple[RowResult, dict[str, Any]]] = []
-    for cells, number in zip(table.rows, table.row_numbers, strict=True):
+    file = _FileValues(target, table, columns, references)
+    rows: list[tuple[RowResult, int]] = []
+    for index, number in enumerate(table.row_numbers):
         result = RowResult(number)
-        raw: dict[str, Any] = {}
-        for index, f in columns:
-            try:
-                value = raw_value(f, cells[index])
-                if f.name in labels:
-                    value = resolve_choice(labels[f.name], value)
-                if f.name in references:
-                    value = references[f.name].resolve(value)
-                raw[f.name] = value
-            except Invalid as exc:
-                result.fail(f.name, exc.message)
+        for name, problem in file.cell_problems(index):
+            result.fail(name, problem)
         if parents is not None:
-            _parent_of(result, cells[parent_column] if parent_column is not None else None, target, parents)
-        rows.append((result, raw))
-    stored = _match_keys(target, rows)
-    for done, (result, raw) in enumerate(rows, 1):
-        _check_values(target, result, raw, stored, references, parents)
+            cell = table.rows[index][parent_column] if parent_column is not None else None
+            _parent_of(result, cell, target, parents)
+        rows.append((result, index))
+    stored = _match_keys(target, rows, file)
+    for done, (result, index) in enumerate(rows, 1):
+        _check_values(target, result, index, file, stored, references)
         if progress is not None and done % 5000 == 0:
             progress(done)
-    checkable = [r for r, _raw in rows if not r.errors]
+    checkable = [r for r, _index in rows if not r.errors]
     StoredChecks(target, checkable, stored).run()
     for result in checkable:
         if result.action == UPDATE and not result.errors and _unchanged(result, stored[result.record_id]):  # type: ignore[index]
             result.action = SAME
-    return Plan([r for r, _raw in rows], stored)
+    return Plan([r for r, _index in rows], stored)
+
+
+CELL, VALUE, VISIBLE = "cell", "value", "visible"  # where a cell's problem was found
+
+
+class _FileValues:
+    """The mapped columns of a file judged column by column, each distinct cell once.
+
+    A cell is read as the engine's raw input (cells.raw_value: a number Excel rounded is refused; a
+    choice by its label, a reference by its title), then judged by the field's own judge, the one
+    `validate_values` calls; a reference must name a record the user may see. `values(index,
+    kept)` then gives exactly what `validate_values(spec, raw)` gives for the row's raw values
+    (merged over `kept`, a stored record's values, for a row that updates it).
+    """
+
+    def __init__(
+        self,
+        target: ImportTarget,
+        table: Table,
+        columns: list[tuple[int, FieldSpec]],
+        references: dict[str, RecordNames],
+    ) -> None:
+        spec = target.spec
+        self.validator = spec.validator
+        self.state_field = spec.state_field
+        self.names = [f.name for _i, f in columns]
+        cells = list(zip(*table.rows, strict=True)) if table.rows else [() for _name in table.header]
+        self.values: list[list[Any]] = []
+        self.problems: dict[int, list[tuple[str, tuple[Any, Message, str]]]] = {}
+        for i, f in columns:
+            labels = choice_labels(f) if f.type in ("choice", "multichoice") else None
+            judge = _cell_judge(f, self.validator.judges[f.name], labels, references.get(f.name))
+            values, problems = judged_column(cells[i], judge)
+            self.values.append(values)
+            for index, answer in problems.items():
+                self.problems.setdefault(index, []).append((f.name, answer))
+        self.rows = list(zip(*self.values, strict=True)) if self.values else [() for _row in table.rows]
+        # What validate_values gives the fields no column fills; a row without problems adds its values.
+        absent, self.absent_errors = self.validator({}, judged={name: (None, None) for name in self.names})
+        self.absent = {name: value for name, value in absent.items() if name not in self.names}
+
+    def cell_problems(self, index: int) -> list[tuple[str, Message]]:
+        """Cells that are not the engine's input (the row leaves their fields out), in the file's order."""
+        return [(name, answer[1]) for name, answer in self.problems.get(index, ()) if answer[2] == CELL]
+
+    def keys(self, names: Sequence[str]) -> list[tuple[Any, ...] | None]:
+        """Each row's values of `names` as they would be stored, or None when one is missing or refused."""
+        if any(name not in self.names for name in names):
+            return [None] * len(self.rows)
+        parts = [self.values[self.names.index(name)] for name in names]
+        keys: list[tuple[Any, ...] | None] = [None if None in key else key for key in zip(*parts, strict=True)]
+        for index, problems in self.problems.items():
+            if any(name in names and answer[2] != VISIBLE for name, answer in problems):
+                keys[index] = None
+        return keys
+
+    def values_of(self, index: int, kept: dict[str, Any] | None) -> tuple[dict[str, Any], Errors, Errors]:
+        """validate_values(spec, raw) of the row's raw values over `kept`: (clean, errors, reference problems)."""
+        problems = self.problems.get(index)
+        if kept is None and problems is None and not self.absent_errors:  # the usual row: nothing to merge
+            clean = self.absent.copy()
+            clean.update(zip(self.names, self.rows[index], strict=True))
+            return clean, {}, {}
+        judged: dict[str, tuple[Any, Message | None]] = {
+            name: (value, None) for name, value in zip(self.names, self.rows[index], strict=True)
+        }
+        unseen: Errors = {}
+        for name, (value, problem, where) in problems or ():
+            if where == CELL:
+                del judged[name]  # left out of raw: the stored value or the default stays
+            elif where == VALUE:
+                judged[name] = (value, problem)
+            else:
+                unseen[name] = [problem]
+        data: dict[str, Any] = {}
+        if kept is not None:
+            data = {f.name: kept[f.name] for f in self.validator.fields if f.name != self.state_field}
+        clean, errors = self.validator(data, judged=judged)
+        return clean, errors, unseen
+
+
+def _cell_judge(
+    f: FieldSpec,
+    judge: Callable[[Any], tuple[Any, Message | None]],
+    labels: Mapping[str, str] | None,
+    names: RecordNames | None,
+) -> Callable[[Any], tuple[Any, Message | None, str | None]]:
+    """A cell's (stored value or UNSET, problem, where the problem was found)."""
+
+    def judged(cell: Any) -> tuple[Any, Message | None, str | None]:
+        try:
+            raw = raw_value(f, cell)
+            if labels is not None:
+                raw = resolve_choice(labels, raw)
+            if names is not None:
+                raw = names.resolve(raw)
+        except Invalid as exc:
+            return UNSET, exc.message, CELL
+        value, problem = judge(raw)
+        if problem is not None:
+            return value, problem, VALUE
+        if names is not None:
+            try:
+                names.check_visible(value)
+            except Invalid as exc:
+                return value, exc.message, VISIBLE
+        return value, None, None
+
+    return judged
 
 
 def _names(target: ImportTarget, model: Any) -> RecordNames:
@@ -191,21 +288,18 @@ def _parent_of(result: RowResult, cell: Any, target: ImportTarget, parents: Reco
     result.region = parents.regions.get(parent_id)
 
 
-def _key_of(target: ImportTarget, raw: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The row's upsert key as stored values, or None when a part is missing or invalid."""
-    values = tuple(target.reader.stored(target.spec.field(name), raw.get(name)) for name in target.key)
-    return None if any(v is None for v in values) else values
-
-
-def _match_keys(target: ImportTarget, rows: list[tuple[RowResult, dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+def _match_keys(
+    target: ImportTarget, rows: list[tuple[RowResult, int]], file: _FileValues
+) -> dict[int, dict[str, Any]]:
     """Rows whose key a stored record holds become its update; returns those records' stored values."""
     if not target.key:
         return {}
     existing = _first_ids(target.session, target.table, [target.column(n) for n in target.key])
     matched: dict[int, RowResult] = {}
     first_row: dict[tuple[Any, ...], int] = {}
-    for result, raw in rows:
-        key = _key_of(target, raw)
+    keys = file.keys(target.key)
+    for result, index in rows:
+        key = keys[index]
         if key is None:
             continue
         if key in first_row:
@@ -255,31 +349,24 @@ def _stored_values(target: ImportTarget, ids: list[int]) -> dict[int, dict[str, 
 def _check_values(
     target: ImportTarget,
     result: RowResult,
-    raw: dict[str, Any],
+    index: int,
+    file: _FileValues,
     stored: dict[int, dict[str, Any]],
     references: dict[str, RecordNames],
-    parents: RecordNames | None,
 ) -> None:
     """The engine's value rules and the rules needing no stored data, for one row."""
     spec = target.spec
-    kept_refs: set[str] = set()
+    kept = None
     if result.record_id is not None and result.record_id in stored:
-        kept = stored[result.record_id]
-        kept_refs = {n for n in references if n not in raw}
-        raw = {f.name: kept[f.name] for f in target.reader.fields} | raw  # fields not in the file stay
+        kept = stored[result.record_id]  # fields not in the file stay
         if result.parent_id is None and "parent_id" in kept:
             result.parent_id = kept["parent_id"]
-    if spec.state_field:  # changed by the workflow's steps only
-        raw.pop(spec.state_field, None)
-    clean, errors = target.reader.read(raw)  # validate_values(spec, raw), each distinct value judged once
+    clean, errors, unseen = file.values_of(index, kept)
     for name, messages in errors.items():
         result.errors.setdefault(name, messages)
-    for name, names in references.items():
-        if name in raw and name not in result.errors and name not in kept_refs:
-            try:
-                names.check_visible(clean.get(name))
-            except Invalid as exc:
-                result.fail(name, exc.message)
+    for name, messages in unseen.items():  # a reference to a record the user may not see
+        if name not in result.errors:
+            result.errors[name] = messages
     result.values = clean
     if result.errors:
         return
@@ -408,8 +495,8 @@ class StoredChecks:
         """Rows whose values of `names` a stored record (message) or an earlier row of the file hold."""
         seen: dict[tuple[Any, ...], int] = {}
         for r in self.rows:
-            values = tuple(r.values.get(n) for n in names)
-            if any(v is None for v in values) or (only is not None and not only(r)):
+            values = tuple(map(r.values.get, names))
+            if None in values or (only is not None and not only(r)):
                 continue
             other = _other(existing.get(values), r.record_id)
             if other is not None:

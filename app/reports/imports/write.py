@@ -10,6 +10,7 @@ audit trail and the workflow hooks see them exactly as they see a screen's save.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from app.office import utc_now
 
 from .bulk import without_gc
 from .validation import ADD, UPDATE, ImportTarget, Plan, RowResult, _chunks
+from .values import memo_key
 
 INSERT_BATCH = 5000
 
@@ -61,60 +63,120 @@ def _add_in_bulk(target: ImportTarget, rows: list[RowResult], user: tuple[int | 
     ]
     columns += ["parent_id"] if target.spec.parent else []
     audit_columns = ["at", "user_id", "username", "form", "record_id", "action", "changes"]
-    stamp = (now, now, user[0], user[0])
-    empty = (None, "", [])
     slug = target.spec.slug
     ids: list[int] = []
     for batch in _chunks(rows, INSERT_BATCH):
         inserted = _new_ids(target.session, table, len(batch))
-        records, audit = [], []
-        for record_id, r in zip(inserted, batch, strict=True):
-            values = r.values
-            row = (record_id, *[values.get(name) for _c, name in written], *stamp, r.region)
-            records.append((*row, r.parent_id) if target.spec.parent else row)
-            changes = {key: [None, plain(values[name])] for key, name in audited if values.get(name) not in empty}
-            audit.append((now, user[0], user[1], slug, record_id, "create", changes))
+        values = [r.values for r in batch]
+        same = [now] * len(batch), [now] * len(batch), [user[0]] * len(batch), [user[0]] * len(batch)
+        records = [inserted, *[[v.get(name) for v in values] for _c, name in written], *same]
+        records.append([r.region for r in batch])
+        if target.spec.parent:
+            records.append([r.parent_id for r in batch])
         bulk_insert(target.session, table, columns, records)
-        bulk_insert(target.session, AuditEntry.__table__, audit_columns, audit)
+        changes = audit_changes(audited, values)
+        audit = [[now] * len(batch), [user[0]] * len(batch), [user[1]] * len(batch), [slug] * len(batch), inserted]
+        audit += [["create"] * len(batch), changes]
+        bulk_insert(target.session, AuditEntry.__table__, audit_columns, audit, json_text={"changes"})
         ids.extend(inserted)
     return ids
 
 
-def bulk_insert(session: Any, table: sa.Table, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert rows in the session's transaction through the driver: COPY on PostgreSQL, executemany on SQLite.
+def audit_changes(audited: list[tuple[str, str]], values: list[dict[str, Any]]) -> list[str]:
+    """Each new record's audit `changes` as the JSON text SQLAlchemy writes for a screen's save.
 
-    Values are bound by the columns' own SQLAlchemy types (JSON as its text, dates as SQLite
-    stores them), so they read back exactly as rows inserted through SQLAlchemy; the generic
+    The trail's flush hook stores {field id: [None, plain(value)]} for every field holding a value
+    (app/access/audit.py `_changes`), serialised by json.dumps. Here each field's part of that
+    text is built once per distinct value and the parts are joined, giving the same text.
+    """
+    parts = []
+    for key, name in audited:
+        head = f"{json.dumps(key)}: [null, "
+        memo: dict[Any, str | None] = {}
+
+        def part(value: Any, head: str = head, memo: dict[Any, str | None] = memo) -> str | None:
+            if value is None:
+                return None
+            if value.__class__ is str:  # unique text (a NIK, a name) is common: not remembered
+                return f"{head}{_json_string(value)}]" if value else None
+            try:
+                key = memo_key(value)
+                found = memo.get(key, _NOT_YET)
+            except TypeError:  # a multichoice list
+                return None if value in _EMPTY else f"{head}{json.dumps(plain(value))}]"
+            if found is _NOT_YET:
+                found = memo[key] = None if value in _EMPTY else f"{head}{json.dumps(plain(value))}]"
+            return found  # type: ignore[return-value]
+
+        parts.append([part(v.get(name)) for v in values])
+    return (
+        ["{" + ", ".join(filter(None, row)) + "}" for row in zip(*parts, strict=True)]
+        if parts
+        else ["{}"] * len(values)
+    )
+
+
+_NOT_YET = object()
+_EMPTY = (None, "", [])  # values the audit trail leaves out
+_json_string = json.encoder.encode_basestring_ascii  # json.dumps of a str (its C encoder)
+
+
+def bulk_insert(
+    session: Any, table: sa.Table, columns: list[str], values: list[list[Any]], json_text: Collection[str] = ()
+) -> None:
+    """Insert rows, given column by column, in the session's transaction through the driver.
+
+    COPY on PostgreSQL, one executemany on SQLite. Values are bound by the columns' own SQLAlchemy
+    types as SQLAlchemy binds them on each database (JSON as its text, dates as SQLite stores
+    them), so they read back exactly as rows inserted through SQLAlchemy, without the generic
     per-row parameter handling of an SQLAlchemy executemany, which costs more than the driver's
-    work here, is skipped.
+    work here. Columns named in `json_text` already hold their JSON text.
     """
     connection = session.connection()
     dialect = connection.dialect
     driver = connection.connection.driver_connection
     types = [table.c[name].type for name in columns]
-    if dialect.name == "postgresql":
-        # JSON as its text; None too, as JSON null, the way SQLAlchemy's JSON type binds it.
-        as_json = {i for i, t in enumerate(types) if isinstance(t, sa.JSON) and not t.none_as_null}
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                if as_json:
-                    row = tuple(json.dumps(v) if i in as_json else v for i, v in enumerate(row))
-                copy.write_row(row)
-        return
-    processors = [
-        (i, p, isinstance(t, sa.JSON) and not t.none_as_null)
-        for i, t in enumerate(types)
-        if (p := t.bind_processor(dialect)) is not None
-    ]
     bound = []
-    for row in rows:
-        values = list(row)
-        for i, process, binds_none in processors:
-            if values[i] is not None or binds_none:
-                values[i] = process(values[i])
-        bound.append(values)
+    for name, sql_type, column in zip(columns, types, values, strict=True):
+        if name in json_text:
+            bound.append(column)
+        elif dialect.name == "postgresql":
+            # JSON as its text; None too, as JSON null, the way SQLAlchemy's JSON type binds it.
+            as_json = isinstance(sql_type, sa.JSON) and not sql_type.none_as_null
+            bound.append([json.dumps(v) for v in column] if as_json else column)
+        else:
+            process = sql_type._cached_bind_processor(dialect)
+            binds_none = isinstance(sql_type, sa.JSON) and not sql_type.none_as_null
+            bound.append(_processed(column, process, binds_none) if process is not None else column)
+    rows = zip(*bound, strict=True)
+    if dialect.name == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+        return
     marks = ", ".join("?" * len(columns))
-    driver.cursor().executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", bound)
+    driver.cursor().executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def _processed(column: list[Any], process: Any, binds_none: bool) -> list[Any]:
+    """A column's values through its bind processor, each distinct value once (None as the type binds it)."""
+    memo: dict[Any, Any] = {}
+    out = []
+    for value in column:
+        if value is None and not binds_none:
+            out.append(None)
+            continue
+        try:
+            key = memo_key(value)
+            found = memo.get(key, _NOT_YET)
+        except TypeError:  # a list: processed every time
+            out.append(process(value))
+            continue
+        if found is _NOT_YET:
+            found = memo[key] = process(value)
+        out.append(found)
+    return out
 
 
 def _new_ids(session: Any, table: sa.Table, count: int) -> list[int]:
