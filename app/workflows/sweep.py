@@ -814,7 +814,8 @@ class _PostgresWriter:
     thousands of rows); arrays are a few parameters whatever their length, and COPY streams rows
     without statements. COPY has no ON CONFLICT: a mail whose key was queued before (none can be, as
     only this claim queues a timer's mails, and ids are never reused on PostgreSQL) fails the batch,
-    which is then written one timer at a time with INSERT … ON CONFLICT DO NOTHING (`bulk=False`).
+    which is then written in halves down to that timer alone, written with INSERT … ON CONFLICT DO
+    NOTHING (`bulk=False`): its other mails go out, as they would have without COPY.
     """
 
     CLAIM = sa.text(
