@@ -119,6 +119,7 @@ def test_audit_changes_are_the_text_json_dumps_writes() -> None:
     ]
     assert audit_changes(audited, values) == expected
     assert audit_changes([], [{}, {}]) == ["{}", "{}"]
+    assert audit_changes(audited, [{"a": None, "b": 1}, {"b": ""}]) == ['{"f2": [null, 1]}', "{}"]
 
 
 @pytest.mark.parametrize("cell", [6309011001900001.0, "6,30901E+15", " 6.30901e+15 ", 1e15])
