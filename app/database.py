@@ -104,6 +104,15 @@ def configure_engine(engine: sa.Engine) -> None:
         else:
             conn.exec_driver_sql("BEGIN")
 
+    @sa.event.listens_for(engine, "commit")
+    @sa.event.listens_for(engine, "rollback")
+    def _released(conn: sa.Connection) -> None:
+        # A connection that let go of the lock goes back to the pool; another thread may open a read
+        # on it, which must not count as this thread's writer (its next write would begin deferred).
+        holders = getattr(_lock_holders, "connections", [])
+        with suppress(ValueError, sa.exc.SQLAlchemyError):  # not a holder; or invalidated meanwhile
+            holders.remove(conn.connection.dbapi_connection)
+
 
 def dispose_app(app: Any) -> None:
     """Close an app's session and connection pools (a replaced or throw-away app)."""

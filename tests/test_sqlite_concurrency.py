@@ -269,3 +269,44 @@ def test_requests_with_unsafe_methods_take_the_lock_up_front(
     wrapped = begin_immediately_for_unsafe_methods(app, SAFE_METHODS)
     with write_intent(not locks):  # the opposite outside, so only the request's method decides
         assert wrapped({"REQUEST_METHOD": method}, lambda *a: None) == [b"locked" if locks else b"free"]
+
+
+def test_a_pooled_connection_read_by_another_thread_is_not_this_threads_writer(tmp_path: Path) -> None:
+    # Thread 1 writes on connection A and gives it back; thread 2 opens a read on A. Thread 1's next
+    # write (on B) must still take the lock up front: it used to count A as its own lock holder,
+    # begin deferred, and fail at once with "database is locked" when thread 2 held a snapshot.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'pool.db'}", pool_size=2, max_overflow=0)
+    configure_engine(engine)
+    with write_transaction(engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    first = engine.connect()
+    with write_intent(True):
+        first.begin()
+    first.exec_driver_sql("INSERT INTO t VALUES (1)")
+    first.commit()
+    first.close()  # A goes back to the pool, still listed before the fix
+    reading, done = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with engine.connect() as conn:  # takes A
+            conn.begin()
+            conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+            reading.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert reading.wait(10)
+    try:
+        with write_transaction(engine) as conn:  # B: BEGIN IMMEDIATE, not a deferred BEGIN
+            other = sqlite3.connect(tmp_path / "pool.db", timeout=0, isolation_level=None)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")  # B holds the write lock before its first statement
+            other.close()
+            conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+    finally:
+        done.set()
+        thread.join()
+        engine.dispose()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 2
