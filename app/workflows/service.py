@@ -369,10 +369,10 @@ def _audit(
     changes: Mapping[str, tuple[Any, Any]],
 ) -> None:
     """The step's changed fields in the audit trail, as the ORM's writes are (app/access/audit.py)."""
-    from app.access.audit import AuditEntry, _plain
+    from app.access.audit import AuditEntry, plain
 
     found = {
-        spec.field(name).id: [_plain(before), _plain(after)]
+        spec.field(name).id: [plain(before), plain(after)]
         for name, (before, after) in changes.items()
         if before != after
     }
