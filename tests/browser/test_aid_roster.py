@@ -57,13 +57,13 @@ def test_add_a_roster_line_in_the_browser(page: Any) -> None:
     page.fill("#nik", "6309017102450001")  # day 71 - 40 = 31 February: no such date
     page.fill("#nama", "Siti Aminah")
     page.select_option("select.simpul-region-level[data-level='3']", "63.09.01")
-    page.wait_for_function("document.querySelectorAll(\"select[data-level='4'] option\").length > 1")
+    page.locator("select[data-level='4'] option").nth(1).wait_for(state="attached")
     page.select_option("select.simpul-region-level[data-level='4']", "63.09.01.2001")
     with page.expect_navigation():
         page.click("button[type=submit], input[type=submit]")
     assert "NIK: tanggal lahir 31-02 tidak valid" in page.locator(".alert-danger").all_inner_texts()
     page.fill("#nik", "6309014507450001")  # 5 July 1945, female
-    page.wait_for_function("document.querySelectorAll(\"select[data-level='4'] option\").length > 1")
+    page.locator("select[data-level='4'] option").nth(1).wait_for(state="attached")
     assert page.input_value("#desa") == "63.09.01.2001"  # the picker kept the chosen village
     with page.expect_navigation():
         page.click("button[type=submit], input[type=submit]")

@@ -99,9 +99,8 @@ def test_a_clerks_walk_in_one_language_and_the_offices_time(page: Any, user: str
     page.click(".simpul-filter-toggle")
     page.wait_for_selector("#simpul-filter-fields", state="visible")
     region = ".simpul-filter-field[data-column='desa']"
-    page.wait_for_function(
-        f'[...document.querySelectorAll("{region} select")].some(s => s.options.length > 1 && s.offsetParent)'
-    )
+    # a locator, not wait_for_function: a polled string predicate is eval'd, which the CSP refuses
+    page.locator(f"{region} select:visible >> option").nth(1).wait_for(state="attached")
     picked = page.evaluate(
         f"""() => {{
             const selects = [...document.querySelectorAll("{region} select")].filter(s => s.options.length > 1 && s.offsetParent);

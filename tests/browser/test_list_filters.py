@@ -107,7 +107,7 @@ def test_filter_by_kecamatan_status_and_date_then_clear(clerk_page: Any) -> None
         assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"] + 1
         assert inner["y"] + inner["height"] <= box["y"] + box["height"] + 1
     region = ".simpul-filter-field[data-column='desa']"
-    page.wait_for_function(f"document.querySelectorAll(\"{region} select[data-level='3'] option\").length > 1")
+    page.locator(f"{region} select[data-level='3'] option").nth(1).wait_for(state="attached")
     page.select_option(f"{region} select[data-level='3']", "63.09.01")  # a kecamatan, no desa
     page.select_option(".simpul-filter-field[data-column='status_penyaluran'] select", "tersalurkan")
     page.click(".simpul-filter-field[data-column='tanggal_penyaluran'] input >> nth=0")

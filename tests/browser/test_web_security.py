@@ -82,7 +82,7 @@ def test_fields_in_the_filter_panel_show_labels_as_text(watched: Any) -> None:
     panel = watched.locator("#simpul-filter-fields")
     panel.wait_for(state="visible")
     # the panel opens with an animation: a click while it is still moving may land beside the button
-    watched.wait_for_function("() => !document.querySelector('#simpul-filter-fields.collapsing')")
+    watched.locator("#simpul-filter-fields.collapsing").wait_for(state="detached")
     for name in FIELDS:
         assert XSS in panel.locator(f".simpul-filter-field[data-column='{name}'] label").inner_text()
     watched.select_option(".simpul-filter-field[data-column='jenis'] select", "a")
