@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.office import local_time
 from app.workflows.models import Holiday, stay_table, timer_table
 from tests.conftest import BACKENDS, add_user, login, shipped_app
 
@@ -303,7 +304,9 @@ def test_a_new_holiday_moves_a_deadline_and_shows(world: dict[str, Any]) -> None
     with world["app"].app_context():
         days_off = {d for (d,) in db.session.execute(sa.select(Holiday.day).where(Holiday.active.is_(True)))}
         db.session.rollback()
-    day = (stay.entered_at + timedelta(days=1)).date()
+        # the day after the entry in the office's zone (a stay entered late in the UTC day is
+        # already on the next day in WITA: a holiday on its entry day moves nothing)
+        day = local_time(stay.entered_at).date() + timedelta(days=1)
     while day.weekday() >= 5 or day in days_off:
         day += timedelta(days=1)
     assert day < stay.due_at.date()

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.office import utc_now
 from app.workflows.runtime.jobs import claim_next_job, run_job
-from tests.browser.conftest import browser, live_server, page  # noqa: F401 (fixtures)
 from tests.conftest import add_user, publish_yaml, rebuilt
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -53,7 +52,7 @@ def app(empty_app: Any) -> Any:
 
 
 @pytest.fixture
-def admin_page(page: Any) -> Any:  # noqa: F811
+def admin_page(page: Any) -> Any:
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.goto(page.base + "/login/")
@@ -65,7 +64,7 @@ def admin_page(page: Any) -> Any:  # noqa: F811
 
 
 def test_export_menu_and_job_page_in_a_browser(admin_page: Any, app: Any) -> None:
-    page = admin_page  # noqa: F811
+    page = admin_page
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(page.base + "/forms/penerima/list/")
     page.fill("#simpul-quick-search", "i")  # Ani, Budi, Siti: not Rahmat
