@@ -58,7 +58,9 @@ def report(kind: str, result: SoakResult) -> bool:
         f"{len(load.failures)} failed; {len(load.created)} records created, {len(result.lost)} values lost; "
         f"seeded values kept: {result.seeds_kept}"
     )
-    print(f"{kind}: live on every worker after a publish: median {statistics.median(switch):.2f} s, max {switch[-1]:.2f} s")
+    print(
+        f"{kind}: live on every worker after a publish: median {statistics.median(switch):.2f} s, max {switch[-1]:.2f} s"
+    )
     print(
         f"{kind}: worker memory after warm-up {start:.1f} MB, at the end {end:.1f} MB (largest growth "
         f"{result.rss_growth_mb:.1f} MB): end/start {end / start if start else 0:.2f}x"
