@@ -95,19 +95,28 @@ def export_response(view: Any) -> Any:
 
 def _queue(view: Any, fmt: str, sep: str) -> int:
     """Queue the export as a job carrying who asked and the list's address (its filters and order)."""
-    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in OWN_ARGS]
+    return queue_report(view, JOB_KIND, OWN_ARGS, format=fmt, sep=sep)
+
+
+def list_address(view: Any, own_args: tuple[str, ...]) -> str:
+    """The view's list with this request's arguments but `own_args` (a report's own choices)."""
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in own_args]
+    return url_for(f"{type(view).__name__}.list") + ("?" + urlencode(kept) if kept else "")
+
+
+def queue_report(view: Any, kind: str, own_args: tuple[str, ...], **choices: Any) -> int:
+    """Queue a report job (export, print) carrying who asked, the list's address and `choices`."""
     args = {
         "form": view.spec.slug,
         "title": view.spec.title.get(current_lang()),  # for its page
         "username": g.user.username,
-        "url": request.path + ("?" + urlencode(kept) if kept else ""),
+        "url": list_address(view, own_args),
         "lang": current_lang(),
-        "format": fmt,
-        "sep": sep,
+        **choices,
     }
     db.session.rollback()  # end the read; the job row is this request's only write
     with write_intent(True):
-        job_id = enqueue_job(db.session, JOB_KIND, args, created_by=g.user.username)
+        job_id = enqueue_job(db.session, kind, args, created_by=g.user.username)
         db.session.commit()
     return job_id
 

@@ -14,22 +14,20 @@ from __future__ import annotations
 import io
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import abort, current_app, g, redirect, request, send_file, url_for
+from flask import abort, current_app, redirect, request, send_file, url_for
 from flask_babel import gettext
 
 from app.access.personal import PURPOSE_REQUIRED, is_personal, log_access, may_reveal, stated_purpose
-from app.database import write_intent
 from app.extensions import db
 from app.office import local_time, utc_now
-from app.reports.export_views import readable_view, run_report
+from app.reports.export_views import list_address, queue_report, readable_view, run_report
 from app.reports.layouts import LIST_LAYOUT, Choice, choices
 from app.reports.pdf.layout import ORIENTATIONS, PAPERS, PrintLayout
 from app.reports.printing import layout_values, pinned_records, write_roster
 from app.reports.selection import Selection, list_selection, user_request
 from app.views.labels import current_lang
-from app.workflows.runtime.jobs import JobContext, enqueue_job
+from app.workflows.runtime.jobs import JobContext
 
 JOB_KIND = "app.reports.print_views:run_print"
 OWN_ARGS = ("layout",)  # the dialog's own address argument, not the list's
@@ -129,7 +127,7 @@ def print_dialog(view: Any) -> Any:
         today=today,
         selection=selection,
         papers=tuple(PAPERS),
-        list_url=url_for(f"{type(view).__name__}.list") + ("?" + urlencode(_list_args()) if _list_args() else ""),
+        list_url=list_address(view, OWN_ARGS),
         dialog_args=_list_args(),
         lang=current_lang(),
         can_reveal=can_reveal,
@@ -152,7 +150,7 @@ def _print(
         job_id = _queue(view, name, layout, values, signed_on, purpose)
         return redirect(url_for("ExportJobView.status", job_id=job_id))
     buffer = io.BytesIO()
-    grouped = selection.grouped_by(layout.group_by.field.split(".")[0]) if layout.group_by else selection
+    grouped = in_groups(selection, layout)
     printed = write_roster(buffer, grouped, layout, values, signed_on, current_lang())
     log_print(grouped, name, printed.rows, purpose)
     buffer.seek(0)
@@ -179,25 +177,23 @@ def _queue(
     view: Any, name: str, layout: PrintLayout, values: dict[str, Any], signed_on: date, purpose: str | None
 ) -> int:
     """Queue the print as a job carrying who asked, the list's address and the dialog's choices."""
-    args = {
-        "form": view.spec.slug,
-        "title": view.spec.title.get(current_lang()),
-        "username": g.user.username,
-        "url": url_for(f"{type(view).__name__}.list") + ("?" + urlencode(_list_args()) if _list_args() else ""),
-        "lang": current_lang(),
-        "layout": name,
-        "paper": layout.paper,
-        "orientation": layout.orientation,
-        "values": {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()},
-        "signed_on": signed_on.isoformat(),
-        "purpose": purpose,
-        "format": "pdf",
-    }
-    db.session.rollback()  # end the read; the job row is this request's only write
-    with write_intent(True):
-        job_id = enqueue_job(db.session, JOB_KIND, args, created_by=g.user.username)
-        db.session.commit()
-    return job_id
+    return queue_report(
+        view,
+        JOB_KIND,
+        OWN_ARGS,
+        layout=name,
+        paper=layout.paper,
+        orientation=layout.orientation,
+        values={k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()},
+        signed_on=signed_on.isoformat(),
+        purpose=purpose,
+        format="pdf",
+    )
+
+
+def in_groups(selection: Selection, layout: PrintLayout) -> Selection:
+    """The selection ordered by the layout's group field first (each desa one run), if it groups."""
+    return selection.grouped_by(layout.group_by.field.split(".")[0]) if layout.group_by else selection
 
 
 def run_print(
@@ -227,9 +223,7 @@ def run_print(
         filled = {k: (_parse_date(v) if formats.get(k) in DATE_FORMATS and v else v) for k, v in values.items()}
         if purpose is not None and not may_reveal(view.spec):
             raise PermissionError(f"{username} may no longer see NIK and No. KK of {form} in full")
-        selection = list_selection(view, reveal=purpose is not None)
-        if printed_layout.group_by:
-            selection = selection.grouped_by(printed_layout.group_by.field.split(".")[0])
+        selection = in_groups(list_selection(view, reveal=purpose is not None), printed_layout)
 
         def write(out: Any, progress: Any) -> int:
             return write_roster(
