@@ -6,7 +6,6 @@ the shipped layout serves again. Stored layouts are served at once: the print di
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from flask_babel import gettext, lazy_gettext
 from app.extensions import db
 from app.forms_engine.loader import DefinitionErrors
 from app.forms_engine.messages import N_, Message
+from app.forms_engine.names import is_name
 from app.office import utc_now
 from app.reports.layouts import NAME_LENGTH, StoredLayout, definition_text, field_types, form_of, read_stored
 from app.reports.pdf.layout import shipped_layouts
@@ -25,7 +25,6 @@ from app.views.workflow_dashboard import guarded
 
 LAYOUTS_VIEW = "PrintLayouts"  # its permission name (Admin only: no role is given it)
 MAX_DEFINITION = 64 * 1024
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _spec(slug: str | None) -> Any:
@@ -102,7 +101,7 @@ class PrintLayoutsView(BaseView):
             return self._form("", template.read_text(encoding="utf-8") if template else "", [], new=True)
         name = request.form.get("name", "").strip()
         text = request.form.get("definition", "")
-        if not _NAME.match(name) or len(name) > NAME_LENGTH:
+        if not is_name(name) or len(name) > NAME_LENGTH:
             return self._form(name, text, [gettext("The name: a-z, 0-9 and _, starting with a letter.")], new=True)
         if definition_text(db.session, name) is not None:
             return self._form(name, text, [gettext("A layout with this name exists: open it to change it.")], new=True)
