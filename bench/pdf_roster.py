@@ -56,9 +56,10 @@ from reportlab.lib.styles import ParagraphStyle  # noqa: E402
 from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
 
-from app.reports.pdf import Letterhead, Signer, render_roster, shipped_layout  # noqa: E402
+from app.reports.pdf import shipped_layout  # noqa: E402
 from app.reports.pdf.fonts import CONDENSED, CONDENSED_BOLD, SANS, SANS_BOLD, register_fonts  # noqa: E402
 from app.reports.pdf.layout import MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MM  # noqa: E402
+from app.reports.pdf.render import Letterhead, Signer, render_roster  # noqa: E402
 
 CHUNK = 500  # rows per raw Table
 LETTERHEAD = Letterhead(

@@ -141,3 +141,32 @@ def test_lists_show_region_names_and_codes_are_checked(client: Any) -> None:
 def test_the_picker_starts_at_the_office_district(client: Any) -> None:
     html = client.get("/forms/warga/add").data.decode()
     assert 'data-root="63.09"' in html and 'data-level="4"' in html and "region-picker.js" in html
+
+
+def test_region_names_load_one_province_at_a_time(empty_app: Any) -> None:
+    from app.regions.names import RegionNames
+
+    run_import(empty_app, SMALL + "62,Kalimantan Tengah\n62.71,Kota Palangka Raya\n62.71.01,Pahandut\n")
+    with empty_app.app_context():
+        names = RegionNames(db.engine)
+        assert names.label("63.09.01.2001") == "Agung, Kec. Tanjung"
+        assert names._provinces.keys() == {"63"}  # Kalimantan Tengah not read for a code of Kalsel
+        assert names.path("63.09.01.2002") == [
+            {"code": "63", "name": "Kalimantan Selatan"},
+            {"code": "63.09", "name": "Kabupaten Tabalong"},
+            {"code": "63.09.01", "name": "Tanjung"},
+            {"code": "63.09.01.2002", "name": "Banyu Tajun"},
+        ]
+        assert names.name("62.71") == "Kota Palangka Raya"
+        assert names.name("62") == "Kalimantan Tengah"
+        assert names._provinces["62"] == {
+            "62": "Kalimantan Tengah",
+            "62.71": "Kota Palangka Raya",
+            "62.71.01": "Pahandut",
+        }
+        # Codes of no province answer as unknown and are not remembered (a request cannot grow the cache).
+        for odd in ("zz", "6", "630", "%", "63' OR 1=1", "\u0663\u0663.09"):
+            assert names.name(odd) is None
+            assert names.label(odd) == odd
+        assert names.name("63.99") is None and names.label("63.99") == "63.99"
+        assert names._provinces.keys() == {"63", "62"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, jsonify
@@ -22,7 +22,6 @@ from flask_appbuilder.security.sqla.models import Permission, PermissionView, Vi
 from flask_babel import gettext
 from werkzeug.security import check_password_hash
 
-from app.access import directory
 from app.access.login_guard import clear_failures, client_address, record_failure, refusal
 from app.access.login_view import LoginRefused, SimpulAuthView, SimpulSecurityApi, refusal_message, remember_refusal
 from app.access.security_views import (
@@ -34,6 +33,9 @@ from app.access.security_views import (
     SimpulViewMenuView,
 )
 from app.access.users import SimpulUser, SimpulUserView
+
+if TYPE_CHECKING:
+    from app.access import directory
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,8 @@ class SimpulSecurityManager(SecurityManager):
 
     def _directory_account(self, user: Any, username: str, password: str) -> directory.DirectoryAccount | None:
         """The directory's word on these credentials; None for a wrong password."""
+        from app.access import directory  # ldap3 loads on a directory sign-in, not in every process
+
         try:
             return directory.authenticate(current_app.config, username, password)
         except directory.DirectoryUnavailable:
@@ -318,4 +322,6 @@ def _directory_keeps_roles(config: Mapping[str, Any]) -> bool:
 
 def _directory_keeps_area(config: Mapping[str, Any]) -> bool:
     """Whether a directory account's working area follows the directory at every sign-in."""
+    from app.access import directory
+
     return bool(config.get("AUTH_ROLES_SYNC_AT_LOGIN")) and directory.gives_scope(config)

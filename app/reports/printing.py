@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,11 +23,13 @@ from app.forms_engine.record import input_fields
 from app.forms_engine.spec import FormSpec
 from app.office import SETTINGS_FORM
 from app.reports.pdf.layout import REGION_PARTS, PrintLayout
-from app.reports.pdf.render import Letterhead, Printed, Signer, render_roster
 from app.reports.selection import Selection
 from app.uploads import upload_path
 from app.views.interface import FilterReferenceIs
 from app.views.labels import current_lang
+
+if TYPE_CHECKING:  # reportlab loads where a roster is drawn, not in every process that builds the app
+    from app.reports.pdf.render import Letterhead, Printed, Signer
 
 OFFICIALS = f"{SETTINGS_FORM}__pejabat"
 LEVELS = {part: level for level, part in enumerate(REGION_PARTS, start=1)}  # provinsi 1 … desa 4
@@ -35,6 +37,8 @@ LEVELS = {part: level for level, part in enumerate(REGION_PARTS, start=1)}  # pr
 
 def office_letterhead() -> tuple[Letterhead, list[Signer]]:
     """The kop surat and the signing officials, from the office settings (defaults when unset)."""
+    from app.reports.pdf.render import Letterhead, Signer
+
     models = current_app.extensions.get("simpul_models", {})
     office, officials = models.get(SETTINGS_FORM), models.get(OFFICIALS)
     if office is None:
@@ -159,6 +163,8 @@ def write_roster(
     progress: Callable[[int], None] | None = None,
 ) -> Printed:
     """Print the selection with `layout` to `out` (a path or binary file)."""
+    from app.reports.pdf.render import render_roster
+
     letterhead, signers = office_letterhead()
     names = current_app.extensions["simpul_region_names"]
     return render_roster(

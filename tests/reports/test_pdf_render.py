@@ -17,8 +17,9 @@ import pypdf
 import pytest
 from PIL import Image
 
-from app.reports.pdf import Letterhead, PrintLayout, Signer, parse_layout, render_roster, shipped_layout
+from app.reports.pdf import PrintLayout, parse_layout, shipped_layout
 from app.reports.pdf.layout import MARGIN_LEFT, MARGIN_RIGHT, MM
+from app.reports.pdf.render import Letterhead, Signer, render_roster
 
 LETTERHEAD = Letterhead(
     address="Jalan Jenderal Sudirman No. 12, Tanjung 71513",
