@@ -41,6 +41,7 @@ FIGURES: dict[str, list[tuple[str, int]]] = {
             rf"^peak memory: raw \d+ MB; Simpul job \d+ MB \(the built app \d+ MB, the export adds -?\d+ MB\); simpul/raw {RATIO}",
             1,
         ),
+        (r"^as installed from requirements\.txt \(no cryptography, .*\): Simpul job \d+ MB \(the built app \d+ MB", 1),
     ],
     "pdf_roster.py": [
         (rf"^daftar hadir, F4 portrait, [\d,]+ rows: render_roster \d+\.\d+ s CPU .* render/raw {RATIO} \(goal", 1),

@@ -38,7 +38,7 @@ from app.forms_engine.record import input_fields
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.views.labels import current_lang
 
-BATCH_SIZE = 2000  # rows per fetch from the server-side cursor
+BATCH_SIZE = 500  # rows per fetch from the server-side cursor (2,000 held 5 MB more, no faster)
 LOGGED_IDS = 1000  # record ids kept for the access log (it stores at most this many)
 
 # Column kinds, as a writer needs them.
