@@ -9,16 +9,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
 
 from .fieldtypes import Invalid, check, column_name, convert_stored
 from .messages import N_, Message
 from .spec import FieldSpec, FormSpec
 from .tables import all_tables, build_table, field_column, field_indexes, identifier
+
+if TYPE_CHECKING:
+    from alembic.operations import Operations
 
 BATCH = 1000
 MAX_REPORTED = 50
@@ -247,6 +248,9 @@ def _converted_duplicates(
 
 def apply_plan(conn: sa.Connection, plan: Plan, version: int, user_table: sa.Table | None) -> list[str]:
     """Carry out a plan inside the caller's transaction; return notes for the history."""
+    from alembic.migration import MigrationContext  # Alembic loads where a publish runs (about 9 MB)
+    from alembic.operations import Operations
+
     ops = Operations(MigrationContext.configure(conn))
     notes: list[str] = []
     parts = {p.slug: p for p in all_tables(plan.new)}
