@@ -107,12 +107,14 @@ def column_width(column: Column) -> float:
 
 
 def write_xlsx(target: Any, selection: Selection, details: ExportDetails, progress: Progress | None = None) -> int:
-    """Stream the selection into an .xlsx file (a path or binary file); return the rows written."""
+    """Stream the selection into an .xlsx file (a path or binary file); return the rows written.
+
+    Rows past Excel's limit of a sheet continue on the next one ("Title (2)", …), each with the header.
+    """
     book = xlsxwriter.Workbook(
         target,
         {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
     )
-    sheet = book.add_worksheet(sheet_name(selection.title))
     header = book.add_format({"bold": True, "bg_color": "#F2F2F2", "bottom": 1, "text_wrap": True, "valign": "top"})
     formats = {
         DATE: book.add_format({"num_format": "dd-mm-yyyy"}),
@@ -121,28 +123,47 @@ def write_xlsx(target: Any, selection: Selection, details: ExportDetails, progre
         IDENTITY: book.add_format({"num_format": "@"}),  # text: a clerk's edit keeps it text too
     }
     columns = selection.columns
-    for col, column in enumerate(columns):
-        sheet.set_column(col, col, column_width(column), formats.get(column.kind))
-        sheet.write_string(0, col, safe_cell(column.label), header)
-    sheet.freeze_panes(1, 0)
-    writers = [_cell_writer(sheet, column.kind, formats.get(column.kind)) for column in columns]
-    row = 0
-    cut = False
+
+    def data_sheet(number: int) -> tuple[Any, list[Callable[[int, int, Any], Any]]]:
+        sheet = book.add_worksheet(numbered_sheet_name(selection.title, number))
+        for col, column in enumerate(columns):
+            sheet.set_column(col, col, column_width(column), formats.get(column.kind))
+            sheet.write_string(0, col, safe_cell(column.label), header)
+        sheet.freeze_panes(1, 0)
+        return sheet, [_cell_writer(sheet, column.kind, formats.get(column.kind)) for column in columns]
+
+    def finish(sheet: Any, rows: int) -> None:
+        if columns:
+            sheet.autofilter(0, 0, max(rows, 1), len(columns) - 1)
+
+    sheets = 1
+    sheet, writers = data_sheet(sheets)
+    row = total = 0
     for _id, values in selection.rows():
         if row == XLSX_MAX_ROWS:
-            cut = True
-            break
+            finish(sheet, row)
+            sheets += 1
+            sheet, writers = data_sheet(sheets)
+            row = 0
         row += 1
+        total += 1
         for col, value in enumerate(values):
             if value is not None and value != "":
                 writers[col](row, col, value)
-        if progress is not None and row % PROGRESS_EVERY == 0:
-            progress(row)
-    if columns:
-        sheet.autofilter(0, 0, max(row, 1), len(columns) - 1)
-    _details_sheet(book, selection, details, row, cut)
+        if progress is not None and total % PROGRESS_EVERY == 0:
+            progress(total)
+    finish(sheet, row)
+    _details_sheet(book, selection, details, total, sheets)
     book.close()
-    return row
+    return total
+
+
+def numbered_sheet_name(title: str, number: int) -> str:
+    """The name of the `number`th sheet of a title's rows: the title, then "Title (2)", "Title (3)", …"""
+    if number == 1:
+        return sheet_name(title)
+    suffix = f" ({number})"
+    return sheet_name(title)[: 31 - len(suffix)] + suffix
 
 
 def _cell_writer(sheet: Any, kind: str, fmt: Any) -> Callable[[int, int, Any], Any]:
@@ -182,7 +203,7 @@ def details_lines(selection: Selection, details: ExportDetails, rows: int) -> li
         (gettext("Form"), selection.title),
         (gettext("Exported by"), details.user),
         (gettext("Exported on"), details.when),
-        (gettext("Rows"), f"{rows:,}".replace(",", "." if current_lang() == "id" else ",")),
+        (gettext("Rows"), _count(rows)),
         (gettext("Working area"), selection.area or gettext("all regions")),
         (gettext("Order"), selection.order),
     ]
@@ -194,16 +215,25 @@ def details_lines(selection: Selection, details: ExportDetails, rows: int) -> li
     return lines
 
 
-def _details_sheet(book: Any, selection: Selection, details: ExportDetails, rows: int, cut: bool) -> None:
+def _count(number: int) -> str:
+    """A count with the thousands separated as the user's language does: 1.048.575 / 1,048,575."""
+    return f"{number:,}".replace(",", "." if current_lang() == "id" else ",")
+
+
+def _details_sheet(book: Any, selection: Selection, details: ExportDetails, rows: int, sheets: int) -> None:
     name = sheet_name(gettext("Export details"), "Details")
-    sheet = book.add_worksheet(name if name != sheet_name(selection.title) else name + " (2)")
+    taken = {numbered_sheet_name(selection.title, n).casefold() for n in range(1, sheets + 1)}
+    sheet = book.add_worksheet(name if name.casefold() not in taken else name[:25] + " (ket)")
     bold = book.add_format({"bold": True, "valign": "top"})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, 1, 70, wrap)
     lines = details_lines(selection, details, rows)
-    if cut:
-        lines.append((gettext("Note"), gettext("Only the first %(rows)s rows fit on one sheet.", rows=XLSX_MAX_ROWS)))
+    if sheets > 1:
+        note = gettext(
+            "%(sheets)s sheets: Excel holds %(rows)s rows per sheet.", sheets=sheets, rows=_count(XLSX_MAX_ROWS)
+        )
+        lines.append((gettext("Note"), note))
     for r, (label, value) in enumerate(lines):
         sheet.write_string(r, 0, safe_cell(label), bold)
         sheet.write_string(r, 1, safe_cell(value), wrap)

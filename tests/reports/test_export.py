@@ -334,3 +334,20 @@ def test_expired_files_are_cleaned_by_a_periodic_job_of_the_scheduler(app: Any) 
     entry = PERIODIC["reports.expire"]
     assert entry.target == "app.reports.files:remove_expired" and int(app.config[entry.seconds_key]) > 0
     assert app.config["REPORT_KEEP_DAYS"] == 7 and app.config["EXPORT_INLINE_MAX_ROWS"] == 5000
+
+
+def test_rows_past_a_sheets_limit_continue_on_the_next_sheet(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.reports import spreadsheet
+
+    monkeypatch.setattr(spreadsheet, "XLSX_MAX_ROWS", 3)  # Excel's 1,048,575, scaled to the four records
+    book = workbook(client_for(app, "admin").get(EXPORT))
+    assert [s.title for s in book.worksheets] == ["Penerima Bantuan", "Penerima Bantuan (2)", "Keterangan"]
+    first, second = table(book.worksheets[0]), table(book.worksheets[1])
+    assert first[0] == second[0] and first[0][0] == "Nama"  # each sheet has the header
+    assert [r[0] for r in first[1:] + second[1:]] == ["Ani", "Budi", "Rahmat", "Siti Aminah"]  # each row once
+    assert book.worksheets[1].freeze_panes == "A2" and book.worksheets[1].auto_filter.ref.endswith("2")
+    info = {str(label): str(value) for label, value in book["Keterangan"].iter_rows(values_only=True)}
+    assert info["Jumlah baris"] == "4" and info["Catatan"] == "2 lembar: Excel memuat 3 baris per lembar."
+    assert (
+        spreadsheet.numbered_sheet_name("Daftar Penerima Bantuan Sosial Kab", 12) == "Daftar Penerima Bantuan So (12)"
+    )  # 31
