@@ -156,8 +156,9 @@ class ImportView(BaseView):
             return redirect(self.appbuilder.get_url_for_login)
         spec = self._spec(slug)
         meta = self._own_upload(slug, token)
+        sheet = request.values.get("sheet") or None  # a workbook's sheet; by default the first with rows
         try:
-            table = read_table(upload_bytes(token))
+            table = read_table(upload_bytes(token), sheet)
         except ImportFileError as exc:
             flash(render_message(exc.message), "danger")
             return redirect(url_for(".upload", slug=slug))
@@ -174,14 +175,23 @@ class ImportView(BaseView):
             confirm = request.form.get("confirm_warnings") == "1"
             if len(table.rows) > self._inline_rows():
                 return self._queue(
-                    slug, token, lang, mapping=chosen, key=key, parent_id=parent_id, confirm_warnings=confirm
+                    slug,
+                    token,
+                    lang,
+                    mapping=chosen,
+                    key=key,
+                    parent_id=parent_id,
+                    confirm_warnings=confirm,
+                    sheet=table.sheet or None,
                 )
-            result = run_import(token, slug, chosen, key, parent_id, confirm)
+            result = run_import(token, slug, chosen, key, parent_id, confirm, sheet=table.sheet or None)
         keys = key_choices(spec)
         return self.render_template(
             "simpul/import_mapping.html",
             title=gettext("Import into %(form)s", form=spec.title.get(lang)),
             filename=meta["filename"],
+            sheet=table.sheet,
+            sheets=table.sheets,
             header=table.header,
             preview=_preview(spec, table.rows[:PREVIEW_ROWS], chosen),
             rows=len(table.rows),

@@ -49,10 +49,11 @@ def run_import(
     parent_id: int | None = None,
     confirm_warnings: bool = False,
     progress: Callable[[int, int | None, str | None], None] | None = None,
+    sheet: str | None = None,
 ) -> dict[str, Any]:
-    """Import an uploaded file into a form; return what happened (JSON-able: a job's result too)."""
+    """Import an uploaded file (of a workbook, `sheet`) into a form; return what happened (JSON-able)."""
     try:
-        table = read_table(upload_bytes(token))
+        table = read_table(upload_bytes(token), sheet)
     except ImportFileError as exc:
         return {"state": FAILED, "message": render_message(exc.message)}
     target = import_target(slug, key, parent_id)

@@ -33,6 +33,7 @@ def import_job(
     confirm_warnings: bool = False,
     lang: str = "id",
     profile: str | None = None,
+    sheet: str | None = None,
 ) -> dict[str, Any]:
     """Run `run_import` (or, for profile "registry", `run_registry_import`) for a queued upload."""
     from .command import run_import, run_registry_import
@@ -40,7 +41,7 @@ def import_job(
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     sqlite = db.engine.dialect.name == "sqlite"
     if sqlite:  # before the import's transaction takes SQLite's one write lock (see below)
-        job.progress(0, total=len(read_table(upload_bytes(token)).rows))
+        job.progress(0, total=len(read_table(upload_bytes(token), sheet).rows))
     with write_intent(sqlite), app.test_request_context("/import/job"):
         user = db.session.get(app.appbuilder.sm.user_model, user_id)
         if user is None or not user.is_active:
@@ -58,6 +59,6 @@ def import_job(
             if profile == "registry":
                 result = run_registry_import(token, slug, progress)
             else:
-                result = run_import(token, slug, mapping, key or (), parent_id, confirm_warnings, progress)
+                result = run_import(token, slug, mapping, key or (), parent_id, confirm_warnings, progress, sheet)
             app.process_response(app.response_class())  # writes the access log, as after a screen's request
     return result

@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
@@ -39,6 +40,7 @@ class Table:
     rows: list[list[Any]]
     row_numbers: list[int]
     sheet: str = ""
+    sheets: list[str] = field(default_factory=list)  # every sheet of the workbook, in order
 
 
 def file_kind(data: bytes) -> str:
@@ -65,24 +67,45 @@ def file_kind(data: bytes) -> str:
 
 
 @without_gc
-def read_table(data: bytes) -> Table:
-    """The first sheet of an xlsx, or a CSV file, as a Table."""
+def read_table(data: bytes, sheet: str | None = None) -> Table:
+    """A CSV file, or one sheet of an xlsx as a Table: the sheet named, by default the first holding rows."""
     if not data.strip():
         raise ImportFileError(Message(N_("The file is empty.")))
-    kind = file_kind(data)
-    name, rows = _xlsx_rows(data) if kind == XLSX else ("", _csv_rows(data))
-    return _table(kind, name, rows)
+    if file_kind(data) == CSV:
+        return _table(CSV, "", _csv_rows(data))
+    names, rows_of = _xlsx_sheets(data)
+    if sheet is not None and sheet not in names:
+        raise ImportFileError(Message(N_("The workbook has no sheet named %(sheet)s."), {"sheet": sheet[:100]}))
+    for name in [sheet] if sheet is not None else names:
+        rows = rows_of(name)
+        if sheet is not None or any(not _blank(v) for row in rows for v in row):
+            table = _table(XLSX, name, rows)
+            table.sheets = names
+            return table
+    raise ImportFileError(Message(N_("The file has no rows.")))
 
 
-def _xlsx_rows(data: bytes) -> tuple[str, list[list[Any]]]:
+def _xlsx_sheets(data: bytes) -> tuple[list[str], Callable[[str], list[list[Any]]]]:
+    """A workbook's sheet names, and a reader of one sheet's cells (both refusing a damaged file)."""
+
+    def unreadable(exc: Exception) -> ImportFileError:
+        return ImportFileError(
+            Message(N_("The Excel workbook could not be read (%(problem)s)."), {"problem": str(exc)[:200]})
+        )
+
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = book.get_sheet_by_index(0)
-        return sheet.name, sheet.to_python(skip_empty_area=False)
+        names = list(book.sheet_names)
     except (CalamineError, ValueError, IndexError) as exc:
-        raise ImportFileError(
-            Message(N_("The Excel workbook could not be read (%(problem)s)."), {"problem": str(exc)[:200]})
-        ) from exc
+        raise unreadable(exc) from exc
+
+    def rows_of(name: str) -> list[list[Any]]:
+        try:
+            return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except (CalamineError, ValueError, IndexError) as exc:
+            raise unreadable(exc) from exc
+
+    return names, rows_of
 
 
 def decode_text(data: bytes) -> str:
