@@ -97,3 +97,34 @@ def test_export_menu_and_job_page_in_a_browser(admin_page: Any, app: Any) -> Non
     book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert [r[0] for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)] == ["Ani", "Budi", "Siti"]
     assert page.errors == []
+
+
+def test_an_import_of_a_workbooks_second_sheet_in_a_browser(admin_page: Any, app: Any, tmp_path: Path) -> None:
+    """A clerk uploads a workbook whose first sheet is instructions, picks the data sheet and imports it."""
+    import xlsxwriter
+
+    page = admin_page
+    path = tmp_path / "penerima.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Petunjuk").write_string(0, 0, "Isi data penerima di lembar Data.")
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ["Nama", "NIK", "Jumlah", "Tanggal"])
+    sheet.write_row(1, 0, ["Wati", "6309014507900011", 750000, "2026-02-03"])
+    book.close()
+    page.goto(page.base + "/import/penerima/")
+    page.set_input_files("#file", str(path))
+    with page.expect_navigation():
+        page.click("#simpul-import-upload [type=submit]")
+    assert "Isi data penerima" in page.content()  # the first sheet with rows, until another is chosen
+    page.select_option("#sheet", "Data")
+    with page.expect_navigation():
+        page.click("#simpul-import-sheet [type=submit]")
+    assert page.locator("select[name=column-0]").input_value() == "nama"
+    page.screenshot(path=str(ARTIFACTS / "import-sheet-chosen.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("#simpul-import-mapping form[method=post] [type=submit]")
+    assert page.locator("#simpul-import-result").get_attribute("data-state") == "done", page.content()[:3000]
+    page.screenshot(path=str(ARTIFACTS / "import-done.png"), full_page=True)
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT nama FROM form_penerima WHERE nama = 'Wati'")).scalar() == "Wati"
+    assert page.errors == []
