@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app, g
 from flask_babel import gettext
 
 from app.access.personal import log_access
 from app.access.scope import current_scope
 from app.extensions import db
+from app.forms_engine.messages import N_
 from app.office import office_district
 from app.views.labels import current_lang, render_message
 from app.views.record_checks import hide_unseen
@@ -27,6 +29,10 @@ from .storage import store_annotated, upload_bytes
 from .validation import ADD, SAME, UPDATE, ImportTarget, Plan, field_label, plan_import
 from .write import write_plan
 
+CHANGED_MEANWHILE = N_(
+    "Another user saved a record with the same key while the file was being checked. "
+    "Nothing was imported: import the file again."
+)
 SHOWN_PROBLEMS = 50  # on the result screen; the annotated workbook has them all
 DONE, REFUSED, CONFIRM, FAILED = "done", "errors", "warnings", "failed"
 
@@ -56,6 +62,7 @@ def run_import(
         table = read_table(upload_bytes(token), sheet)
     except ImportFileError as exc:
         return {"state": FAILED, "message": render_message(exc.message)}
+    one_import_at_a_time(slug)
     target = import_target(slug, key, parent_id)
     mapping = checked_mapping(target.spec, table.header, mapping)
     total = len(table.rows)
@@ -78,12 +85,29 @@ def run_import(
         state = REFUSED if plan.failed else CONFIRM
         return {"state": state, **counts, "problems": problems["shown"]}
     user = getattr(g, "user", None)
-    ids = write_plan(target, plan, (getattr(user, "id", None), getattr(user, "username", None) or "sistem"))
-    db.session.commit()
+    try:
+        ids = write_plan(target, plan, (getattr(user, "id", None), getattr(user, "username", None) or "sistem"))
+        db.session.commit()
+    except (sa.exc.IntegrityError, db.engine.dialect.loaded_dbapi.IntegrityError):
+        # A record with the same key saved from a screen or the API after the rows were checked
+        # (the bulk write goes through the driver: its own error, not SQLAlchemy's).
+        db.session.rollback()
+        log_access("import", slug, [], 0, _summary(counts, refused=True))
+        return {"state": FAILED, "message": gettext(CHANGED_MEANWHILE)}
     log_access("import", slug, ids, len(ids), _summary(counts, refused=False))
     if progress is not None:
         progress(total, total, gettext("Done"))
     return {"state": DONE, **counts}
+
+
+def one_import_at_a_time(slug: str) -> None:
+    """Wait for any other import into this form to finish, so this one checks against its rows.
+
+    PostgreSQL: a lock held until this transaction ends. SQLite needs none: an import's transaction
+    holds the database's one write lock from its first statement.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"simpul-import:{slug}"})
 
 
 def _summary(counts: dict[str, Any], refused: bool) -> str:
@@ -153,6 +177,7 @@ def run_registry_import(
     total = len(table.rows)
     if progress is not None:
         progress(0, total, gettext("Checking rows"))
+    one_import_at_a_time(slug)
     persons, plan = read_extract(table, spec, profile)
     if plan.failed:
         db.session.rollback()
