@@ -122,7 +122,8 @@ class ImportView(BaseView):
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             return gettext("Choose a file to import.")
-        data = upload.read(self._max_bytes() + 1)
+        with upload.stream:  # a large upload is spooled to a temporary file: closed once read
+            data = upload.read(self._max_bytes() + 1)
         if len(data) > self._max_bytes():
             return gettext("The file is larger than %(n)s MB.", n=self._max_bytes() // (1024 * 1024))
         try:

@@ -26,6 +26,10 @@ from .errors import ImportFileError
 XLSX, CSV = "xlsx", "csv"
 MAX_ROWS = 1_000_000
 MAX_COLUMNS = 500
+# An .xlsx is a zip of XML, about 10-15 times its size unpacked. A "zip bomb" of a few MB unpacks
+# to gigabytes and would exhaust the server's memory while read: refused by its declared size
+# (an entry larger than it declares is refused by the zip reader itself).
+MAX_UNPACKED_BYTES = 400 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 _BAD_TEXT_BYTES = set(range(0, 9)) | {11, 12} | set(range(14, 32)) - {27}
 
@@ -49,11 +53,19 @@ def file_kind(data: bytes) -> str:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
+                unpacked = sum(entry.file_size for entry in archive.infolist())
         except zipfile.BadZipFile as exc:
             raise ImportFileError(
                 Message(N_("The file is damaged: it is neither an Excel workbook nor a CSV file."))
             ) from exc
         if "xl/workbook.xml" in names:
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise ImportFileError(
+                    Message(
+                        N_("The workbook unpacks to more than %(n)s MB: split it into smaller files."),
+                        {"n": MAX_UNPACKED_BYTES // (1024 * 1024)},
+                    )
+                )
             return XLSX
         raise ImportFileError(Message(N_("The file is not an Excel workbook (.xlsx) or a CSV file.")))
     if data.startswith((b"\xd0\xcf\x11\xe0",)):
