@@ -337,8 +337,11 @@ def _identity_number(check_number: Callable[[str, date], Message | None]) -> Cal
     """A converter for NIK, No. KK or NIP: ASCII digits without spaces, refused with the check's message."""
 
     def coerce(field: FieldSpec, value: Any) -> str:
-        # Full-width or Arabic-Indic digits become ASCII, so one number is stored (and unique) one way.
-        text = "".join(ascii_digits(_text(field, value)).split())
+        if value.__class__ is str and value.isascii() and value.isdigit():
+            text = value  # ASCII digits only, the usual input: left as they are by the conversion below
+        else:
+            # Full-width or Arabic-Indic digits become ASCII, so one number is stored (and unique) one way.
+            text = "".join(ascii_digits(_text(field, value)).split())
         problem = check_number(text, _today())
         if problem:
             raise Invalid(problem)

@@ -430,17 +430,60 @@ CHECKS: dict[str, Callable[[RuleContext, RuleSpec], None]] = {
 }
 
 
+# The fields each rule reads when it reads no stored data; a rule not named here may read some.
+_READS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "required_if": lambda params: [*params["fields"], *params["when"]],
+    "nik_consistent": lambda params: [params[k] for k in ("nik", "birth_date", "sex") if params.get(k)],
+}
+
+
+class _FormChecks:
+    """What `check_rules` runs for one form, worked out once per spec rather than for every record."""
+
+    def __init__(self, spec: FormSpec) -> None:
+        self.rules = tuple((CHECKS[rule.kind], rule) for rule in spec.rules)
+        self.niks = tuple(f for f in spec.live_fields if f.type == "nik")
+        self.regions = tuple(f for f in spec.live_fields if f.type == "region")
+        self.inputs: tuple[str, ...] | None = None
+        if all(rule.kind in _READS for rule in spec.rules):
+            names = [name for rule in spec.rules for name in _READS[rule.kind](rule.params)]
+            names += [f.name for f in self.regions]  # NIKs are read only against the region table
+            names += [spec.region_field] if spec.region_field else []
+            self.inputs = tuple(dict.fromkeys(names))
+
+
+def rule_inputs(spec: FormSpec) -> tuple[str, ...] | None:
+    """The fields whose values alone decide what `check_rules` finds for `spec` given no tables and no parent.
+
+    With the same office region and working area, two records equal in these fields get the same
+    findings. None when one of the spec's rules reads stored data.
+    """
+    return _form_checks(spec).inputs
+
+
+def _form_checks(spec: FormSpec) -> _FormChecks:
+    # Kept in the spec's __dict__ as cached_property keeps what it derives (specs are frozen):
+    # `dataclasses.replace` builds a fresh spec, which works its own out.
+    found = spec.__dict__.get("_form_checks")
+    if found is None:
+        found = spec.__dict__["_form_checks"] = _FormChecks(spec)
+    return found  # type: ignore[no-any-return]
+
+
 def check_rules(ctx: RuleContext) -> list[Finding]:
     """Run the form's rules (and, for a child row, its parent's rules about child rows)."""
-    for rule in ctx.spec.rules:
-        CHECKS[rule.kind](ctx, rule)
+    checks = _form_checks(ctx.spec)
+    for check, rule in checks.rules:
+        check(ctx, rule)
     if ctx.parent is not None:
         child_name = ctx.spec.slug.split("__", 1)[1]
         for rule in ctx.parent.rules:
             if rule.kind == "child_count" and rule.params["child"] == child_name:
                 _child_row_count(ctx, rule)
-    _nik_regions(ctx)
-    _region_codes(ctx)
+    if checks.niks:
+        _nik_regions(ctx, checks.niks)
+    if checks.regions:
+        _region_codes(ctx, checks.regions)
     _working_area(ctx)
     return ctx.findings
 
@@ -464,9 +507,9 @@ def _in_region_list(ctx: RuleContext, regions: sa.Table, code: str) -> bool:
     return ctx.conn.execute(sa.select(regions.c.code).where(regions.c.code == code)).first() is not None
 
 
-def _region_codes(ctx: RuleContext) -> None:
+def _region_codes(ctx: RuleContext, region_fields: tuple[FieldSpec, ...]) -> None:
     """Region codes must be in the region list (when loaded) and inside the field's area."""
-    fields = [f for f in ctx.spec.live_fields if f.type == "region" and ctx.values.get(f.name)]
+    fields = [f for f in region_fields if ctx.values.get(f.name)]
     regions = _region_list(ctx) if fields else None
     for f in fields:
         value = ctx.values[f.name]
@@ -488,8 +531,8 @@ def _working_area(ctx: RuleContext) -> None:
     ctx.add(name, N_("lies outside your working area (%(scope)s)"), scope=ctx.scope)
 
 
-def _nik_regions(ctx: RuleContext) -> None:
-    niks = [f for f in ctx.spec.live_fields if f.type == "nik" and ctx.values.get(f.name)]
+def _nik_regions(ctx: RuleContext, nik_fields: tuple[FieldSpec, ...]) -> None:
+    niks = [f for f in nik_fields if ctx.values.get(f.name)]
     regions = _region_list(ctx) if niks else None
     if regions is None:
         return

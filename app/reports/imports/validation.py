@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import eq
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from app.forms_engine.fieldtypes import UNSET, Invalid, column_name, region_with
 from app.forms_engine.fieldtypes import record_id as as_record_id
 from app.forms_engine.messages import N_, Message, RecordRef
 from app.forms_engine.record import Errors, input_fields
-from app.forms_engine.rules import RuleContext, check_rules, region_root
+from app.forms_engine.rules import Finding, RuleContext, check_rules, region_root, rule_inputs
 from app.forms_engine.spec import FieldSpec, FormSpec
 from app.regions.importer import region_table
 
@@ -36,13 +37,14 @@ from .cells import raw_value
 from .lookups import RecordNames, choice_labels, resolve_choice
 from .mapping import PARENT, importable_fields
 from .reading import Table
-from .values import judged_column
+from .values import MEMO_SIZE, Remembered, each_distinct, judged_column
 
 ADD, UPDATE, SAME = "add", "update", "same"
 PURE_RULES = frozenset({"required_if", "nik_consistent"})  # checked by the engine's check_rules
 IN_FILE = N_("the same %(fields)s is already in row %(row)s of this file")
 IN_FILE_WARNING = N_("the same %(fields)s is also in row %(row)s of this file; check before saving")
 CHUNK = 500
+ID_CHUNK = 5000  # ids per IN (...): well under SQLite's 32,766 and PostgreSQL's 65,535 parameters
 
 
 @dataclass
@@ -144,13 +146,16 @@ def plan_import(
             cell = table.rows[index][parent_column] if parent_column is not None else None
             _parent_of(result, cell, target, parents)
         rows.append((result, index))
-    stored = _match_keys(target, rows, file)
+    keys = StoredKeys(target.session)
+    stored = _match_keys(target, rows, file, keys)
+    rules = _RowRules(target)
+    region_of = _region_source(target, references)
     for done, (result, index) in enumerate(rows, 1):
-        _check_values(target, result, index, file, stored, references)
+        _check_values(result, index, file, stored, rules, region_of)
         if progress is not None and done % 5000 == 0:
             progress(done)
     checkable = [r for r, _index in rows if not r.errors]
-    StoredChecks(target, checkable, stored).run()
+    StoredChecks(target, checkable, stored, keys).run()
     for result in checkable:
         if result.action == UPDATE and not result.errors and _unchanged(result, stored[result.record_id]):  # type: ignore[index]
             result.action = SAME
@@ -195,6 +200,13 @@ class _FileValues:
         # What validate_values gives the fields no column fills; a row without problems adds its values.
         absent, self.absent_errors = self.validator({}, judged={name: (None, None) for name in self.names})
         self.absent = {name: value for name, value in absent.items() if name not in self.names}
+        # A stored record's values of the fields the file leaves alone, judged again as validate_values
+        # judges them: each distinct value once (they repeat: most are empty).
+        self.kept_judges = [
+            (f.name, Remembered(self.validator.judges[f.name]))
+            for f in self.validator.fields
+            if f.name != self.state_field
+        ]
 
     def cell_problems(self, index: int) -> list[tuple[str, Message]]:
         """Cells that are not the engine's input (the row leaves their fields out), in the file's order."""
@@ -229,10 +241,11 @@ class _FileValues:
                 judged[name] = (value, problem)
             else:
                 unseen[name] = [problem]
-        data: dict[str, Any] = {}
-        if kept is not None:
-            data = {f.name: kept[f.name] for f in self.validator.fields if f.name != self.state_field}
-        clean, errors = self.validator(data, judged=judged)
+        if kept is not None:  # its values stand for the fields not in the row (the state stays out)
+            for name, judge in self.kept_judges:
+                if name not in judged:
+                    judged[name] = judge(kept[name])
+        clean, errors = self.validator({}, judged=judged)
         return clean, errors, unseen
 
 
@@ -289,17 +302,17 @@ def _parent_of(result: RowResult, cell: Any, target: ImportTarget, parents: Reco
 
 
 def _match_keys(
-    target: ImportTarget, rows: list[tuple[RowResult, int]], file: _FileValues
+    target: ImportTarget, rows: list[tuple[RowResult, int]], file: _FileValues, keys: StoredKeys
 ) -> dict[int, dict[str, Any]]:
     """Rows whose key a stored record holds become its update; returns those records' stored values."""
     if not target.key:
         return {}
-    existing = _first_ids(target.session, target.table, [target.column(n) for n in target.key])
+    existing = keys(target.table, [target.column(n) for n in target.key])
     matched: dict[int, RowResult] = {}
     first_row: dict[tuple[Any, ...], int] = {}
-    keys = file.keys(target.key)
+    file_keys = file.keys(target.key)
     for result, index in rows:
-        key = keys[index]
+        key = file_keys[index]
         if key is None:
             continue
         if key in first_row:
@@ -323,9 +336,12 @@ def _match_keys(
 
 
 def _visible_ids(target: ImportTarget, ids: list[int]) -> set[int]:
-    found: set[int] = set()
+    """Those of `ids` (stored records' ids just read) inside the user's area."""
     clause = scope_clause(target.model, target.scope)
-    for chunk in _chunks(ids):
+    if clause is None:  # an unlimited area: every stored record
+        return set(ids)
+    found: set[int] = set()
+    for chunk in _chunks(ids, ID_CHUNK):
         query = sa.select(target.table.c.id).where(target.table.c.id.in_(chunk))
         found.update(target.session.execute(query.where(clause) if clause is not None else query).scalars())
     return found
@@ -336,26 +352,58 @@ def _stored_values(target: ImportTarget, ids: list[int]) -> dict[int, dict[str, 
     table = target.table
     fields = input_fields(target.spec)
     extra = [c for c in ("parent_id", "region_code") if c in table.c]
+    names = [f.name for f in fields] + extra
     stored: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(ids):
+    for chunk in _chunks(ids, ID_CHUNK):
         query = sa.select(table.c.id, *[table.c[column_name(f)] for f in fields], *[table.c[c] for c in extra])
-        for row in target.session.execute(query.where(table.c.id.in_(chunk))):
-            values = {f.name: row[i + 1] for i, f in enumerate(fields)}
-            values.update({c: row[len(fields) + 1 + i] for i, c in enumerate(extra)})
-            stored[row[0]] = values
+        for row in all_rows(target.session, query.where(table.c.id.in_(chunk))):
+            stored[row[0]] = dict(zip(names, row[1:], strict=True))
     return stored
 
 
+def all_rows(conn: Any, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """A Core select's rows as tuples of the values SQLAlchemy gives, each column's result processor run once per distinct value.
+
+    SQLAlchemy builds a Row object per row and runs a column's processor (SQLite's date text to a
+    date, its REAL to a Decimal) per value; on the keys of every stored record, or the values of
+    100,000 records, that is most of the time. The driver's rows are processed here the same way,
+    column by column (a JSON value, which may be a list, each time: each row its own).
+    """
+    result = conn.execute(query)
+    try:
+        cursor = result.cursor
+        rows = cursor.fetchall()
+        description = cursor.description
+        dialect = result.context.dialect
+    finally:
+        result.close()
+    columns = list(query.selected_columns)
+    processors = [
+        column.type._cached_result_processor(dialect, described[1])
+        for column, described in zip(columns, description, strict=True)
+    ]
+    if not rows or not any(processors):
+        return [tuple(row) for row in rows]
+    values = list(zip(*rows, strict=True))
+    for i, process in enumerate(processors):
+        if process is None:
+            continue
+        if isinstance(columns[i].type, sa.JSON):
+            values[i] = tuple(map(process, values[i]))
+        else:
+            values[i] = each_distinct(values[i], process)  # type: ignore[call-overload]
+    return list(zip(*values, strict=True))
+
+
 def _check_values(
-    target: ImportTarget,
     result: RowResult,
     index: int,
     file: _FileValues,
     stored: dict[int, dict[str, Any]],
-    references: dict[str, RecordNames],
+    rules: _RowRules,
+    region_of: Callable[[RowResult], str | None],
 ) -> None:
     """The engine's value rules and the rules needing no stored data, for one row."""
-    spec = target.spec
     kept = None
     if result.record_id is not None and result.record_id in stored:
         kept = stored[result.record_id]  # fields not in the file stay
@@ -370,20 +418,53 @@ def _check_values(
     result.values = clean
     if result.errors:
         return
-    context = RuleContext(
-        None,  # no stored data is read here: the rules that read it run in bulk (StoredChecks)
-        _pure(spec),
-        {},
-        target.specs,
-        clean,
-        result.record_id,
-        result.parent_id,
-        office_region=target.office_region,
-        scope=target.scope,
-    )
-    for finding in check_rules(context):
+    for finding in rules.findings(clean, result.record_id, result.parent_id):
         result.fail(finding.field, finding.message, finding.warning)
-    result.region = _region_of(target, result, references)
+    result.region = region_of(result)
+
+
+class _RowRules:
+    """The engine's check_rules with the rules that read no stored data, asked once per distinct input.
+
+    The rules that query stored data run in bulk (StoredChecks). What the others find depends only
+    on the values of a few fields (rules.rule_inputs: e.g. the status and the date a `required_if`
+    looks at, the region codes): rows alike in those share the answer, worked out once.
+    """
+
+    def __init__(self, target: ImportTarget) -> None:
+        self.spec = _pure(target.spec)
+        self.specs = target.specs
+        self.office_region = target.office_region
+        self.scope = target.scope
+        self.inputs = rule_inputs(self.spec)
+        self.memo: dict[tuple[Any, ...], list[Finding]] = {}
+
+    def findings(self, values: dict[str, Any], record_id: int | None, parent_id: int | None) -> list[Finding]:
+        """check_rules' findings for a record with `values` (read only: shared by rows alike)."""
+        key: tuple[Any, ...] | None = None
+        if self.inputs is not None:
+            key = tuple(map(values.get, self.inputs))
+            try:
+                found = self.memo.get(key)
+            except TypeError:  # a list (a multichoice value): checked every time
+                key = found = None
+            if found is not None:
+                return found
+        context = RuleContext(
+            None,  # no stored data is read here
+            self.spec,
+            {},
+            self.specs,
+            values,
+            record_id,
+            parent_id,
+            office_region=self.office_region,
+            scope=self.scope,
+        )
+        found = check_rules(context)
+        if key is not None and len(self.memo) < MEMO_SIZE:
+            self.memo[key] = found
+        return found
 
 
 _PURE_SPECS: dict[int, FormSpec] = {}
@@ -398,22 +479,29 @@ def _pure(spec: FormSpec) -> FormSpec:
     return found
 
 
-def _region_of(target: ImportTarget, result: RowResult, references: dict[str, RecordNames]) -> str | None:
-    """The region code the record will belong to (scope.record_region for a record not saved yet)."""
+def _region_source(target: ImportTarget, references: dict[str, RecordNames]) -> Callable[[RowResult], str | None]:
+    """How a row's region code is found: the code the record will belong to (scope.record_region)."""
     spec = target.spec
     if spec.region_field:
         f = spec.field(spec.region_field)
+        name = f.name
         if f.type == "region":
-            return result.values.get(f.name)
-        names = references.get(f.name)
-        return names.regions.get(result.values.get(f.name)) if names is not None else None  # type: ignore[arg-type]
-    return result.region if spec.parent else None
+            return lambda result: result.values.get(name)
+        names = references.get(name)
+        if names is None:
+            return lambda result: None
+        regions = names.regions
+        return lambda result: regions.get(result.values.get(name))  # type: ignore[arg-type]
+    if spec.parent:
+        return lambda result: result.region
+    return lambda result: None
 
 
 def _unchanged(result: RowResult, kept: dict[str, Any]) -> bool:
     if result.parent_id is not None and kept.get("parent_id") not in (None, result.parent_id):
         return False
-    return all(kept.get(name) == value for name, value in result.values.items())
+    values = result.values
+    return all(map(eq, map(kept.get, values), values.values()))  # kept.get(name) == value, for each field
 
 
 def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
@@ -421,11 +509,28 @@ def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
+class StoredKeys:
+    """`_first_ids` of one plan, each set of columns read once (the upsert key is often also a unique group)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.read: dict[tuple[str, ...], dict[tuple[Any, ...], list[int]]] = {}
+
+    def __call__(self, table: sa.Table, columns: list[Any], *where: Any) -> dict[tuple[Any, ...], list[int]]:
+        """Stored value tuples of `columns` (none empty, rows matching `where`) -> their ids (two, lowest first)."""
+        if where:
+            return _first_ids(self.conn, table, columns, *where)
+        key = (table.name, *[c.name for c in columns])
+        if key not in self.read:
+            self.read[key] = _first_ids(self.conn, table, columns)
+        return self.read[key]
+
+
 def _first_ids(conn: Any, table: sa.Table, columns: list[Any], *where: Any) -> dict[tuple[Any, ...], list[int]]:
     """Stored value tuples of `columns` (none empty) -> the ids holding them, lowest first (two at most)."""
     query = sa.select(table.c.id, *columns).where(*[c.is_not(None) for c in columns], *where).order_by(table.c.id)
     found: dict[tuple[Any, ...], list[int]] = {}
-    for row in conn.execute(query):
+    for row in all_rows(conn, query):
         ids = found.setdefault(tuple(row[1:]), [])
         if len(ids) < 2:
             ids.append(row[0])
@@ -460,12 +565,19 @@ def _condition(spec: FormSpec, when: dict[str, Any]) -> str:
 class StoredChecks:
     """The checks against stored data, for all rows at once; each row sees the earlier rows as saved."""
 
-    def __init__(self, target: ImportTarget, rows: list[RowResult], stored: dict[int, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        target: ImportTarget,
+        rows: list[RowResult],
+        stored: dict[int, dict[str, Any]],
+        keys: StoredKeys | None = None,
+    ) -> None:
         self.target = target
         self.spec = target.spec
         self.rows = rows
         self.stored = stored
         self.conn = target.session
+        self.keys = keys or StoredKeys(target.session)
 
     def run(self) -> None:
         """Run every check that reads stored records."""
@@ -510,7 +622,7 @@ class StoredChecks:
         """`unique` fields and `unique_together` groups (record.unique_conflicts)."""
         groups = [(f.name,) for f in input_fields(self.spec) if f.unique] + list(self.spec.unique_together)
         for group in groups:
-            existing = _first_ids(self.conn, self.target.table, [self.target.column(n) for n in group])
+            existing = self.keys(self.target.table, [self.target.column(n) for n in group])
             others = _labels(self.spec, group[1:])
 
             def message(
@@ -528,8 +640,7 @@ class StoredChecks:
     def rule_unique_when(self, params: dict[str, Any]) -> None:
         """One record per value while a condition holds (rules._unique_when)."""
         names, when = params["fields"], params["when"]
-        existing = _first_ids(
-            self.conn,
+        existing = self.keys(
             self.target.table,
             [self.target.column(n) for n in names],
             *[self.target.column(n) == v for n, v in when.items()],
@@ -549,7 +660,7 @@ class StoredChecks:
         """A warning when another record shares the values (rules._confirm_same)."""
         names, within = params["fields"], params["within"]
         group = list(names) + [n for n in within if n not in names]
-        existing = _first_ids(self.conn, self.target.table, [self.target.column(n) for n in group])
+        existing = self.keys(self.target.table, [self.target.column(n) for n in group])
         fields = _labels(self.spec, names)
         where = f" ({_labels(self.spec, within)})" if within else ""
         self._same(
