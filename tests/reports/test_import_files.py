@@ -50,3 +50,40 @@ def test_the_upload_screen_names_the_problem_and_an_ordinary_workbook_passes(app
     page = sent.get_data(as_text=True)
     assert "Buku kerja ini jika dibuka berukuran lebih dari 400 MB" in page
     assert upload(client, workbook(rows_of(programme, 3))).status_code == 302
+
+
+def far_cell(row: int, column: int, rows: int = 1) -> bytes:
+    """A header, `rows` data rows, and one value at (row, column), 0-based: a few KB."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ["Nama", "Desa"])
+    for r in range(1, rows + 1):
+        sheet.write_row(r, 0, [f"Warga {r}", "63.09.01.2001"])
+    sheet.write_string(row, column, "x")
+    book.close()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "span"),
+    [(1_048_575, 16_383, "1.048.576 rows and 16384 columns"), (1_048_575, 16, "1.048.576 rows and 17 columns"),
+     (20_000, 1_000, "20.001 rows and 1001 columns"), (9_000, 2_000, "9.001 rows and 2001 columns")],
+)  # fmt: skip
+def test_a_sheet_whose_cells_span_a_huge_grid_is_refused_before_it_is_read(row: int, column: int, span: str) -> None:
+    """One value far out would make the reader build a grid of up to 17 billion cells (the worker dies)."""
+    data = far_cell(row, column)
+    assert len(data) < 10_000
+    with pytest.raises(ImportFileError) as refused:
+        reading.read_table(data)
+    assert refused.value.message.render() == (
+        f"A sheet of the workbook spans {span}, more than can be read: remove what lies outside the table, "
+        "or split it into smaller files."
+    )
+
+
+def test_cells_out_of_the_way_but_within_reach_are_read() -> None:
+    table = reading.read_table(far_cell(3_000, 40, rows=3))  # AO3001: 3,001 x 41, read and trimmed to the header
+    assert table.header == ["Nama", "Desa"] and [r[0] for r in table.rows] == ["Warga 1", "Warga 2", "Warga 3"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,13 @@ MAX_COLUMNS = 500
 # to gigabytes and would exhaust the server's memory while read: refused by its declared size
 # (an entry larger than it declares is refused by the zip reader itself).
 MAX_UNPACKED_BYTES = 400 * 1024 * 1024
+# The reader holds a sheet as a full grid from A1 to its last cell: one value far out ("XFD1048576")
+# in a 5 KB file makes a grid of 17 billion cells. Refused before reading by the cell references
+# (a genuine 100,000 x 10 sheet spans 1 million; the most rows an import takes, 1 million x 16).
+MAX_CELL_AREA = 16_000_000
+_WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})[0-9]')  # cells past column Z: none in most sheets
+_NARROW_COLUMN = re.compile(rb' r="([A-Z])[0-9]')
+_CHUNK = 4 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 _BAD_TEXT_BYTES = set(range(0, 9)) | {11, 12} | set(range(14, 32)) - {27}
 
@@ -105,6 +113,7 @@ def _xlsx_sheets(data: bytes) -> tuple[list[str], Callable[[str], list[list[Any]
             Message(N_("The Excel workbook could not be read (%(problem)s)."), {"problem": str(exc)[:200]})
         )
 
+    _check_cell_area(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(book.sheet_names)
@@ -118,6 +127,62 @@ def _xlsx_sheets(data: bytes) -> tuple[list[str], Callable[[str], list[list[Any]
             raise unreadable(exc) from exc
 
     return names, rows_of
+
+
+def _check_cell_area(data: bytes) -> None:
+    """Refuse a workbook with a sheet whose cells span more than MAX_CELL_AREA, judged from its XML.
+
+    Every cell reference (`r="XFD1048576"`, in whatever order the attributes come) counts; to stay
+    fast on genuine sheets the first pass looks only at columns past Z and rows past 99,999, which
+    is all that can exceed the limit in a sheet no wider than Z, and a wide sheet gets a second
+    pass over the rows that could exceed it at its width.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for entry in archive.infolist():
+            if not (entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml")):
+                continue
+            wide, rows = _largest(archive, entry, _WIDE_COLUMN), _largest(archive, entry, _row_reference(6))
+            columns = max(26, *map(_column_number, wide)) if wide else 26
+            if MAX_CELL_AREA // columns < 100_000:  # rows of fewer digits can exceed it at this width
+                rows = _largest(archive, entry, _row_reference(len(str(MAX_CELL_AREA // columns))))
+            top = max(map(int, rows), default=0)
+            if top * columns > MAX_CELL_AREA and not wide:  # a long sheet no wider than Z: how wide exactly
+                columns = max(map(_column_number, _largest(archive, entry, _NARROW_COLUMN)), default=1)
+            if top * columns > MAX_CELL_AREA:
+                raise ImportFileError(
+                    Message(
+                        N_(
+                            "A sheet of the workbook spans %(rows)s rows and %(columns)s columns, more than can be "
+                            "read: remove what lies outside the table, or split it into smaller files."
+                        ),
+                        {"rows": f"{top:,}".replace(",", "."), "columns": columns},
+                    )
+                )
+
+
+def _row_reference(digits: int) -> re.Pattern[bytes]:
+    """A row or cell reference whose row number has at least `digits` digits."""
+    return re.compile(rb' r="[A-Z]{0,3}([0-9]{%d,7})"' % digits)
+
+
+def _largest(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, pattern: re.Pattern[bytes]) -> set[bytes]:
+    """The distinct matches of `pattern` in an entry, read in chunks (an entry may be hundreds of MB)."""
+    found: set[bytes] = set()
+    with archive.open(entry) as xml:
+        tail = b""
+        while chunk := xml.read(_CHUNK):
+            text = tail + chunk
+            found.update(pattern.findall(text))
+            tail = text[-32:]  # a reference cut by the chunk's end is found whole in the next
+    return found
+
+
+def _column_number(letters: bytes) -> int:
+    """B"A" -> 1, b"Z" -> 26, b"AA" -> 27, b"XFD" -> 16384."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def decode_text(data: bytes) -> str:
