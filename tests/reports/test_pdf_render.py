@@ -299,10 +299,12 @@ def test_no_rows_prints_an_empty_roster(tmp_path: Path) -> None:
     assert len(texts) == 1 and "Tidak ada data" in texts[0] and "NIP. 197703152005012004" in texts[0]
 
 
-def test_logo_printed_and_a_broken_one_ignored(tmp_path: Path) -> None:
+def test_logo_printed_and_a_broken_or_huge_one_ignored(tmp_path: Path) -> None:
     logo = tmp_path / "lambang.png"
     Image.new("RGB", (200, 240), (20, 90, 40)).save(logo)
-    for path, images in ((logo, 1), (tmp_path / "missing.png", 0)):
+    scan = tmp_path / "pindaian.png"  # a 4,100 px scan: decoded at every print, so printed without
+    Image.new("1", (4100, 4100), 1).save(scan)
+    for path, images in ((logo, 1), (tmp_path / "missing.png", 0), (scan, 0)):
         out = tmp_path / "kop.pdf"
         render_roster(out, shipped_layout("daftar_hadir_bimtek"), Letterhead(logo=path), [("A", "B", "C")])
         with pdfplumber.open(out) as pdf:

@@ -10,6 +10,7 @@ so 10,000 rows stream without being held at once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,8 +30,10 @@ from .formats import formatted, long_date
 from .layout import MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MM, PrintLayout
 from .table import Geometry, RosterStream, roster_items
 
+log = logging.getLogger(__name__)
 FOOTER_SIZE = 8
 LOGO_MM = 24  # the coat of arms' height in the kop surat
+LOGO_MAX_PIXELS = 4000 * 4000  # 24 mm at 600 dpi is 567 px: anything larger is a scan never scaled down
 SIGN_SPACE_MM = 20  # room to sign between position and name
 
 
@@ -238,6 +241,11 @@ def _logo(path: str | Path | None) -> Image | None:
     except (OSError, ValueError, SyntaxError):  # a missing or broken image prints without a logo
         return None
     if not wide or not high:
+        return None
+    if wide * high > LOGO_MAX_PIXELS:  # decoded for every print: a huge scan would cost hundreds of MB each time
+        log.warning(
+            "the office logo %s is %sx%s pixels, more than a letterhead needs: printed without it", path, wide, high
+        )
         return None
     height = LOGO_MM * MM
     return Image(str(path), width=min(height * wide / high, (LOGO_MM + 4) * MM), height=height, kind="proportional")
