@@ -13,10 +13,11 @@ import pytest
 from app.access.audit import plain
 from app.forms_engine.fieldtypes import Invalid
 from app.forms_engine.record import validate_values
+from app.forms_engine.rules import RuleContext, check_rules, rule_inputs
 from app.reports.imports.cells import raw_value
 from app.reports.imports.reading import Table
-from app.reports.imports.validation import ImportTarget, _FileValues
-from app.reports.imports.values import Remembered, judged_column
+from app.reports.imports.validation import ImportTarget, _FileValues, _RowRules
+from app.reports.imports.values import Remembered, each_distinct, judged_column, memo_key
 from app.reports.imports.write import audit_changes
 from tests.conftest import spec_of
 
@@ -134,3 +135,96 @@ def test_whole_number_cells_become_ints_and_other_cells_stay() -> None:
     assert raw_value(SPEC.field("umur"), 5.5) == 5.5
     assert raw_value(SPEC.field("jumlah"), 2e15) == 2e15  # a number field: the engine judges its size
     assert raw_value(SPEC.field("tanggal"), date(2026, 3, 1)) == date(2026, 3, 1)
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        ["a", "b", None, "", " a"],  # text: the usual column, told apart by dictionaries
+        [1, 2, 3, None, "1"],
+        [1.5, 2.0, -3.25, None, float("nan")],
+        [0.0, -0.0, 1.0, None],  # a zero among floats: by memo_key
+        [date(2026, 3, 1), date(2026, 3, 2), None],
+        [datetime(2026, 3, 1, 8), datetime(2026, 3, 1, 8, 0, 0, 1), None],
+        [True, False, None],
+        [1, True, 1.0, Decimal("1"), Decimal("1.0"), None],  # equal values of different kinds
+        [date(2026, 3, 1), datetime(2026, 3, 1), "2026-03-01"],
+        [Decimal("1.5"), Decimal("1.50"), Decimal("-0"), Decimal("0")],
+        [["a"], ["a"], "a", None],  # unhashable: every time
+    ],
+    ids=lambda pool: "-".join(sorted({type(v).__name__ for v in pool})),
+)
+def test_each_distinct_answers_as_a_call_per_cell_with_one_call_per_distinct_cell(pool: list[Any]) -> None:
+    rng = random.Random(len(pool))
+    cells = [rng.choice(pool) for _ in range(300)]
+    calls: list[Any] = []
+
+    def judge(cell: Any) -> tuple[str, str]:
+        calls.append(cell)
+        return repr(cell), type(cell).__name__
+
+    assert each_distinct(cells, judge) == [(repr(c), type(c).__name__) for c in cells]
+    hashable = [c for c in cells if not isinstance(c, list)]
+    distinct = {memo_key(c) if c == c else id(c) for c in hashable}  # a NaN equals only itself
+    assert len(calls) == len(distinct) + (len(cells) - len(hashable))
+
+
+RULES_SPEC = spec_of(
+    """
+form: aturan
+title: Aturan
+region_field: desa
+fields:
+  - {name: nik, type: nik, label: NIK}
+  - {name: lahir, type: date, label: Lahir}
+  - {name: jk, type: choice, label: JK, choices: [{value: L, label: Laki-laki}, {value: P, label: Perempuan}]}
+  - {name: status, type: choice, label: Status, choices: [{value: aktif, label: Aktif}, {value: lain, label: Lain}]}
+  - {name: sk, type: text, label: SK}
+  - {name: desa, type: region, level: desa, label: Desa}
+  - {name: asal, type: region, level: kecamatan, within: "63.10", label: Asal}
+  - {name: mana, type: region, within: all, label: Mana}
+  - {name: kuota, type: integer, label: Kuota}
+rules:
+  - {rule: required_if, fields: [sk], when: {status: aktif}}
+  - {rule: nik_consistent, nik: nik, birth_date: lahir, sex: jk}
+"""
+)
+
+
+@pytest.mark.parametrize("scope", [None, "63.09.01", "63.10"])
+def test_the_rules_asked_once_per_input_find_what_check_rules_finds(scope: str | None) -> None:
+    """Rows alike in the fields the rules read share an answer: the same as check_rules gives each row."""
+    assert rule_inputs(RULES_SPEC) == ("sk", "status", "nik", "lahir", "jk", "desa", "asal", "mana")
+    rng = random.Random(hash(scope) % 1000)
+    pool: dict[str, list[Any]] = {
+        "nik": ["6309014507900001", "6309010507900001", "6309010101000001", None],
+        "lahir": [date(1990, 7, 5), date(2000, 1, 1), None],
+        "jk": ["L", "P", None],
+        "status": ["aktif", "lain", None],
+        "sk": ["", "12/2026", None],
+        "desa": ["63.09.01.2001", "63.10.02.2003", "63.09.02.2001", None],
+        "asal": ["63.10.02", "63.09.01", None],
+        "mana": ["11.01", None],
+        "kuota": [1, 2, 3, 4, 5, None],
+    }
+    target = ImportTarget(None, RULES_SPEC, {}, scope, "63.09")
+    rules = _RowRules(target)
+    for _ in range(2000):
+        values = {name: rng.choice(choices) for name, choices in pool.items()}
+        context = RuleContext(None, RULES_SPEC, {}, {}, values, None, None, office_region="63.09", scope=scope)
+        assert rules.findings(values, None, None) == check_rules(context), values
+    assert len(rules.memo) < 2000  # answered from the memo for rows alike
+
+
+def test_rules_reading_stored_data_are_not_asked_once_per_input() -> None:
+    spec = spec_of(
+        """
+form: kuota
+title: Kuota
+fields:
+  - {name: nama, type: text, label: Nama}
+rules:
+  - {rule: confirm_same, fields: [nama]}
+"""
+    )
+    assert rule_inputs(spec) is None

@@ -140,8 +140,9 @@ def plan_import(
     rows: list[tuple[RowResult, int]] = []
     for index, number in enumerate(table.row_numbers):
         result = RowResult(number)
-        for name, problem in file.cell_problems(index):
-            result.fail(name, problem)
+        if index in file.problems:
+            for name, problem in file.cell_problems(index):
+                result.fail(name, problem)
         if parents is not None:
             cell = table.rows[index][parent_column] if parent_column is not None else None
             _parent_of(result, cell, target, parents)
@@ -610,7 +611,8 @@ class StoredChecks:
             values = tuple(map(r.values.get, names))
             if None in values or (only is not None and not only(r)):
                 continue
-            other = _other(existing.get(values), r.record_id)
+            ids = existing.get(values) if existing else None  # none on a first import
+            other = _other(ids, r.record_id) if ids else None
             if other is not None:
                 r.fail(names[0], message(other), warning)
             elif values in seen:
@@ -827,21 +829,34 @@ class StoredChecks:
         codes = set(self.conn.execute(sa.select(region_table.c.code)).scalars())
         if not codes:  # no region list loaded: nothing to check against
             return
+        # Each distinct code looked up once: a file names a few dozen desas and kecamatans.
+        unlisted: list[tuple[str, str, dict[str, bool]]] = [
+            (f.name, region_root(f, self.target.office_region), {}) for f in regions
+        ]
+        nik_regions: list[tuple[str, dict[str, str | None]]] = [(f.name, {}) for f in niks]
         for r in self.rows:
-            for f in regions:
-                value = r.values.get(f.name)
-                root = region_root(f, self.target.office_region)
-                if value and (not root or region_within(value, root)) and value not in codes and f.name not in r.errors:
-                    r.fail(f.name, Message(N_("%(code)s is not in the region list"), {"code": value}))
-            for f in niks:
-                value = r.values.get(f.name)
-                if value and f"{value[0:2]}.{value[2:4]}.{value[4:6]}" not in codes:
+            values = r.values
+            for name, root, region_memo in unlisted:
+                value = values.get(name)
+                if not value:
+                    continue
+                bad = region_memo.get(value)
+                if bad is None:
+                    bad = region_memo[value] = bool((not root or region_within(value, root)) and value not in codes)
+                if bad and name not in r.errors:
+                    r.fail(name, Message(N_("%(code)s is not in the region list"), {"code": value}))
+            for name, nik_memo in nik_regions:
+                value = values.get(name)
+                if not value:
+                    continue
+                if value[0:6] not in nik_memo:
+                    code = f"{value[0:2]}.{value[2:4]}.{value[4:6]}"
+                    nik_memo[value[0:6]] = None if code in codes else code
+                unknown = nik_memo[value[0:6]]
+                if unknown is not None:
                     r.fail(
-                        f.name,
-                        Message(
-                            N_("NIK: region %(code)s is not in the region list (an old code?)"),
-                            {"code": f"{value[0:2]}.{value[2:4]}.{value[4:6]}"},
-                        ),
+                        name,
+                        Message(N_("NIK: region %(code)s is not in the region list (an old code?)"), {"code": unknown}),
                         warning=True,
                     )
 
