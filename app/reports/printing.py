@@ -139,6 +139,8 @@ def _follow(record: Any, steps: list[str]) -> Any:
             return None
         if f.type == "reference":
             record = getattr(record, f.name, None)
+            if record is not None:  # a referenced record outside the user's area gives nothing
+                record = visible(type(record), record.id, db.session)
             if index == len(steps) - 1:
                 return None if record is None else str(record)
             continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pdfplumber
@@ -196,3 +197,28 @@ def test_a_role_with_the_reveal_permission_prints_nik_in_full_with_a_purpose(app
     assert note.startswith("NIK dan No. KK lengkap: verifikasi penyaluran.")
     plain = verifikator.post(url, data=data)  # without the box: masked as for everyone
     assert not re.search(r"\b\d{16}\b", "\n".join(_text(plain.data)))
+
+
+def test_a_layout_value_never_reads_a_referenced_record_outside_the_users_area(app: Any) -> None:
+    """values: follow references (angkatan.bimtek.judul); a record on the way outside the area gives nothing."""
+    from app.reports.printing import _follow
+    from app.reports.selection import user_request
+
+    outside = _scalar(
+        app, "SELECT id FROM form_bimtek_peserta WHERE desa NOT LIKE :k ORDER BY id LIMIT 1", k=KECAMATAN + ".%"
+    )
+    name = _scalar(app, "SELECT nama FROM form_bimtek_peserta WHERE id = :id", id=outside)
+    with app.app_context():
+        models = app.extensions["simpul_models"]
+        attendance = models["bimtek_kehadiran"]
+        # An attendance row counted in the clerk's kecamatan whose participant has since moved away.
+        row = attendance(peserta_id=outside, tanggal=date(2026, 1, 5), status="hadir")
+        row.region_code = f"{KECAMATAN}.2001"
+        db.session.add(row)
+        db.session.commit()
+        row_id = row.id
+    for user, expected in (("dinsos", name), ("camat", None)):
+        with user_request(app, user, "/forms/bimtek_kehadiran/print/", "id"):
+            record = db.session.get(app.extensions["simpul_models"]["bimtek_kehadiran"], row_id)
+            assert _follow(record, ["peserta", "nama"]) == expected
+            db.session.rollback()
