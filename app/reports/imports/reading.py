@@ -133,21 +133,22 @@ def _check_cell_area(data: bytes) -> None:
     """Refuse a workbook with a sheet whose cells span more than MAX_CELL_AREA, judged from its XML.
 
     Every cell reference (`r="XFD1048576"`, in whatever order the attributes come) counts; to stay
-    fast on genuine sheets the first pass looks only at columns past Z and rows past 99,999, which
-    is all that can exceed the limit in a sheet no wider than Z, and a wide sheet gets a second
-    pass over the rows that could exceed it at its width.
+    fast on genuine sheets one pass looks only at columns past Z and rows past 99,999, which is all
+    that can exceed the limit in a sheet no wider than Z. A wide sheet gets a second pass over the
+    rows that could exceed it at its width, a long one over its columns.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for entry in archive.infolist():
             if not (entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml")):
                 continue
-            wide, rows = _largest(archive, entry, _WIDE_COLUMN), _largest(archive, entry, _row_reference(6))
+            wide, rows = _matches(archive, entry, _WIDE_COLUMN, _row_reference(6))
             columns = max(26, *map(_column_number, wide)) if wide else 26
             if MAX_CELL_AREA // columns < 100_000:  # rows of fewer digits can exceed it at this width
-                rows = _largest(archive, entry, _row_reference(len(str(MAX_CELL_AREA // columns))))
+                (rows,) = _matches(archive, entry, _row_reference(len(str(MAX_CELL_AREA // columns))))
             top = max(map(int, rows), default=0)
             if top * columns > MAX_CELL_AREA and not wide:  # a long sheet no wider than Z: how wide exactly
-                columns = max(map(_column_number, _largest(archive, entry, _NARROW_COLUMN)), default=1)
+                (narrow,) = _matches(archive, entry, _NARROW_COLUMN)
+                columns = max(map(_column_number, narrow), default=1)
             if top * columns > MAX_CELL_AREA:
                 raise ImportFileError(
                     Message(
@@ -165,14 +166,15 @@ def _row_reference(digits: int) -> re.Pattern[bytes]:
     return re.compile(rb' r="[A-Z]{0,3}([0-9]{%d,7})"' % digits)
 
 
-def _largest(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, pattern: re.Pattern[bytes]) -> set[bytes]:
-    """The distinct matches of `pattern` in an entry, read in chunks (an entry may be hundreds of MB)."""
-    found: set[bytes] = set()
+def _matches(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, *patterns: re.Pattern[bytes]) -> list[set[bytes]]:
+    """The distinct matches of each pattern in an entry, read once in chunks (it may be hundreds of MB)."""
+    found: list[set[bytes]] = [set() for _ in patterns]
     with archive.open(entry) as xml:
         tail = b""
         while chunk := xml.read(_CHUNK):
             text = tail + chunk
-            found.update(pattern.findall(text))
+            for pattern, matches in zip(patterns, found, strict=True):
+                matches.update(pattern.findall(text))
             tail = text[-32:]  # a reference cut by the chunk's end is found whole in the next
     return found
 
