@@ -15,12 +15,11 @@ from flask_babel import lazy_gettext
 from app import speedups
 from app.access.secret_key import settle_secret_key
 from app.database import begin_immediately_for_unsafe_methods, configure_engine
-from app.extensions import db, migrate
+from app.extensions import db
 from app.forms_engine.spec import FormSpec
 
 log = logging.getLogger(__name__)
 APP_DIR = Path(__file__).resolve().parent
-MIGRATIONS_DIR = APP_DIR.parent / "migrations"
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -66,7 +65,6 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
     init_access_log(app)
     redaction.install(app.logger)
     audit.install()
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     from app.i18n_setup import init_i18n
     from app.views.home import SimpulIndexView
 
@@ -123,8 +121,10 @@ def create_app(test_config: dict[str, Any] | None = None, forms: Mapping[str, Fo
 
         finish_menu(appbuilder)
         from app.cli import simpul_cli
+        from app.migrations import migration_commands
 
         app.cli.add_command(simpul_cli)
+        app.cli.add_command(migration_commands)  # `flask db …`: Alembic loads only when one runs
 
     @app.get("/health")
     def health() -> dict[str, Any]:

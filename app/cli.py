@@ -190,9 +190,9 @@ def init(forms: bool) -> None:
 
 def setup(publish_forms: bool) -> None:
     """What `init` does, callable from run.py."""
-    from flask_migrate import upgrade
+    from app.migrations import upgrade_database
 
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    upgrade_database()
     load_shipped_regions()
     seed_holidays()  # before the forms: records a workflow puts in a state count working days
     if publish_forms:

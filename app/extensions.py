@@ -1,7 +1,5 @@
 """Extension objects, unbound; `create_app` binds them to each app it builds."""
 
 from flask_appbuilder.models.sqla.base import SQLA
-from flask_migrate import Migrate
 
 db = SQLA()
-migrate = Migrate()

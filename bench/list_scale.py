@@ -389,12 +389,12 @@ def dispose(app: Flask) -> None:
 
 def migrate_and_publish(url: str) -> None:
     """Core tables, the roster form (idempotent: an unchanged definition publishes nothing) and the admin."""
-    from flask_migrate import upgrade
+    from app.migrations import upgrade_database
 
     app = create_app(app_config(url))
     try:
         with app.app_context():
-            upgrade(directory=app.extensions["migrate"].directory)
+            upgrade_database()
             spec = parse_definition(yaml.safe_load(DEFINITION), "bench/list_scale.py")
             with schema_change(db.engine) as conn:
                 publish(conn, {spec.slug: spec}, "bench", user_table=app.appbuilder.sm.user_model.__table__)

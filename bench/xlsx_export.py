@@ -118,9 +118,9 @@ def prepare(url: str, workdir: Path, rows: int) -> float:
 
     setup = create_app(config(url, workdir))
     with setup.app_context():
-        from flask_migrate import upgrade
+        from app.migrations import upgrade_database
 
-        upgrade(directory=setup.extensions["migrate"].directory)
+        upgrade_database()
         regions = {c: n for c, n in read_region_file(SHIPPED_LIST).items() if c.split(".")[0] == "63"}
         with db.engine.begin() as conn:
             import_regions(conn, regions)

@@ -149,9 +149,9 @@ def prepared_app(url: str, workdir: Path) -> Iterator[Any]:
     }
     setup = create_app(config)
     with setup.app_context():
-        from flask_migrate import upgrade
+        from app.migrations import upgrade_database
 
-        upgrade(directory=setup.extensions["migrate"].directory)
+        upgrade_database()
         with db.engine.begin() as conn:
             regions = read_region_file(SHIPPED_LIST)
             import_regions(conn, {c: n for c, n in regions.items() if c.split(".")[0] == "63"})

@@ -79,11 +79,10 @@ def empty_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
     config = app_config(database_url, tmp_path)
     app = create_app(config)
     with app.app_context():
-        from flask_migrate import upgrade
-
         from app.access.permissions import sync_permissions
+        from app.migrations import upgrade_database
 
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade_database()
         sync_permissions(app.appbuilder, {})
     app.test_config = config  # type: ignore[attr-defined]
     _BUILT.append(app)

@@ -190,10 +190,9 @@ def run_soak(app: Any, workdir: Path, publishes: int, warmup: int = 3, workers: 
 
 def prepared_app(database_url: str, workdir: Path) -> Any:
     """A migrated app on `database_url` with an admin (admin / admin-pass) and no forms yet."""
-    from flask_migrate import upgrade
-
     from app import create_app
     from app.access.permissions import sync_permissions
+    from app.migrations import upgrade_database
 
     config = {
         "DATABASE_URL": database_url,
@@ -204,7 +203,7 @@ def prepared_app(database_url: str, workdir: Path) -> Any:
     }
     app = create_app(config)
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade_database()
         sync_permissions(app.appbuilder, {})
         sm = app.appbuilder.sm
         role = sm.find_role("Admin") or sm.add_role("Admin")

@@ -90,9 +90,9 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     config = app_config(url, tmp, DISTRICT="63.09")
     setup = create_app(config)
     with setup.app_context():
-        from flask_migrate import upgrade
+        from app.migrations import upgrade_database
 
-        upgrade(directory=setup.extensions["migrate"].directory)
+        upgrade_database()
         sync_permissions(setup.appbuilder, {})
     setup.test_config = config
     run_import(setup, REGIONS)

@@ -112,11 +112,10 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         config = app_config(url, tmp, IMPORT_INLINE_ROWS=50)
         setup = create_app(config)
         with setup.app_context():
-            from flask_migrate import upgrade
-
             from app.access.permissions import sync_permissions
+            from app.migrations import upgrade_database
 
-            upgrade(directory=setup.extensions["migrate"].directory)
+            upgrade_database()
             sync_permissions(setup.appbuilder, {})
         setup.test_config = config  # type: ignore[attr-defined]
         publish_yaml(setup, PROGRAMME, RECIPIENTS, GROUPS, REPORTS)
