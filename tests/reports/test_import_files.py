@@ -87,3 +87,16 @@ def test_a_sheet_whose_cells_span_a_huge_grid_is_refused_before_it_is_read(row: 
 def test_cells_out_of_the_way_but_within_reach_are_read() -> None:
     table = reading.read_table(far_cell(3_000, 40, rows=3))  # AO3001: 3,001 x 41, read and trimmed to the header
     assert table.header == ["Nama", "Desa"] and [r[0] for r in table.rows] == ["Warga 1", "Warga 2", "Warga 3"]
+
+
+def test_a_far_cell_in_a_sheet_kept_outside_xl_worksheets_is_found_too() -> None:
+    """The workbook's relationships may put a sheet at any path: every part of the archive is looked at."""
+    moved = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(far_cell(1_048_575, 16_383))) as source, zipfile.ZipFile(moved, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry).replace(b"worksheets/sheet1.xml", b"data/tabel.xml")
+            target.writestr(entry.filename.replace("xl/worksheets/sheet1.xml", "xl/data/tabel.xml"), data)
+    with zipfile.ZipFile(moved) as check:
+        assert "xl/data/tabel.xml" in check.namelist()
+    with pytest.raises(ImportFileError, match="spans"):
+        reading.read_table(moved.getvalue())

@@ -138,9 +138,8 @@ def _check_cell_area(data: bytes) -> None:
     rows that could exceed it at its width, a long one over its columns.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        # Every part: the workbook's relationships may put a sheet at any path, not only xl/worksheets/.
         for entry in archive.infolist():
-            if not (entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml")):
-                continue
             wide, rows = _matches(archive, entry, _WIDE_COLUMN, _row_reference(6))
             columns = max(26, *map(_column_number, wide)) if wide else 26
             if MAX_CELL_AREA // columns < 100_000:  # rows of fewer digits can exceed it at this width
