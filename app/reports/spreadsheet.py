@@ -32,6 +32,7 @@ from typing import IO, Any
 import xlsxwriter
 from flask_babel import gettext
 
+from app.reports.pdf.formats import thousands
 from app.reports.selection import DATE, DATETIME, IDENTITY, MONEY, NUMBER, Column, Selection
 from app.views.labels import current_lang
 
@@ -217,7 +218,7 @@ def details_lines(selection: Selection, details: ExportDetails, rows: int) -> li
 
 def _count(number: int) -> str:
     """A count with the thousands separated as the user's language does: 1.048.575 / 1,048,575."""
-    return f"{number:,}".replace(",", "." if current_lang() == "id" else ",")
+    return thousands(number) if current_lang() == "id" else f"{number:,}"
 
 
 def _details_sheet(book: Any, selection: Selection, details: ExportDetails, rows: int, sheets: int) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from python_calamine import CalamineError, CalamineWorkbook
 
 from app.forms_engine.messages import N_, Message
+from app.reports.pdf.formats import thousands
 
 from .bulk import without_gc
 from .errors import ImportFileError
@@ -155,7 +156,7 @@ def _check_cell_area(data: bytes) -> None:
                             "A sheet of the workbook spans %(rows)s rows and %(columns)s columns, more than can be "
                             "read: remove what lies outside the table, or split it into smaller files."
                         ),
-                        {"rows": f"{top:,}".replace(",", "."), "columns": columns},
+                        {"rows": thousands(top), "columns": columns},
                     )
                 )
 
@@ -261,9 +262,7 @@ def _table(kind: str, sheet: str, rows: list[list[Any]]) -> Table:
         data.append(row + [""] * (width - len(row)))
         numbers.append(index + 1)
     if len(data) > MAX_ROWS:
-        raise ImportFileError(
-            Message(N_("The file has more than %(n)s rows."), {"n": f"{MAX_ROWS:,}".replace(",", ".")})
-        )
+        raise ImportFileError(Message(N_("The file has more than %(n)s rows."), {"n": thousands(MAX_ROWS)}))
     return Table(kind, header, start + 1, data, numbers, sheet)
 
 

@@ -345,7 +345,7 @@ def _visible_ids(target: ImportTarget, ids: list[int]) -> set[int]:
     found: set[int] = set()
     for chunk in _chunks(ids, ID_CHUNK):
         query = sa.select(target.table.c.id).where(target.table.c.id.in_(chunk))
-        found.update(target.session.execute(query.where(clause) if clause is not None else query).scalars())
+        found.update(target.session.execute(query.where(clause)).scalars())
     return found
 
 
