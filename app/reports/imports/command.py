@@ -56,10 +56,14 @@ def run_import(
     confirm_warnings: bool = False,
     progress: Callable[[int, int | None, str | None], None] | None = None,
     sheet: str | None = None,
+    table: Table | None = None,
 ) -> dict[str, Any]:
-    """Import an uploaded file (of a workbook, `sheet`) into a form; return what happened (JSON-able)."""
+    """Import an uploaded file (of a workbook, `sheet`) into a form; return what happened (JSON-able).
+
+    `table`: the upload already read (a job reads it first to report its size).
+    """
     try:
-        table = read_table(upload_bytes(token), sheet)
+        table = table or read_table(upload_bytes(token), sheet)
     except ImportFileError as exc:
         return {"state": FAILED, "message": render_message(exc.message)}
     one_import_at_a_time(slug)
@@ -158,15 +162,21 @@ SHOWN_PERSONS = 200  # of those who entered or left, on the screen
 
 
 def run_registry_import(
-    token: str, slug: str, progress: Callable[[int, int | None, str | None], None] | None = None
+    token: str,
+    slug: str,
+    progress: Callable[[int, int | None, str | None], None] | None = None,
+    table: Table | None = None,
 ) -> dict[str, Any]:
-    """Apply a registry extract (DTKS/DTSEN) to a roster form's lines in the user's area; all or nothing."""
+    """Apply a registry extract (DTKS/DTSEN) to a roster form's lines in the user's area; all or nothing.
+
+    `table`: the upload already read (a job reads it first to report its size).
+    """
     from app.forms_engine.identity import mask
 
     from .registry import apply_extract, read_extract, registry_profile
 
     try:
-        table = read_table(upload_bytes(token))
+        table = table or read_table(upload_bytes(token))
     except ImportFileError as exc:
         return {"state": FAILED, "message": render_message(exc.message)}
     model = current_app.extensions["simpul_models"][slug]

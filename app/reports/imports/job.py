@@ -7,6 +7,7 @@ log is written by the same after-request hook a screen's import uses.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from flask import current_app, g
@@ -16,6 +17,7 @@ from flask_login import login_user
 from app.database import write_intent
 from app.extensions import db
 
+from .errors import ImportFileError
 from .reading import read_table
 from .storage import upload_bytes
 
@@ -40,8 +42,11 @@ def import_job(
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     sqlite = db.engine.dialect.name == "sqlite"
+    table = None
     if sqlite:  # before the import's transaction takes SQLite's one write lock (see below)
-        job.progress(0, total=len(read_table(upload_bytes(token), sheet).rows))
+        with suppress(ImportFileError):  # an unreadable file: the import reports it as on the screen
+            table = read_table(upload_bytes(token), sheet)  # read once: handed to the import
+            job.progress(0, total=len(table.rows))
     with write_intent(sqlite), app.test_request_context("/import/job"):
         user = db.session.get(app.appbuilder.sm.user_model, user_id)
         if user is None or not user.is_active:
@@ -57,8 +62,10 @@ def import_job(
 
         with force_locale(lang):
             if profile == "registry":
-                result = run_registry_import(token, slug, progress)
+                result = run_registry_import(token, slug, progress, table=table)
             else:
-                result = run_import(token, slug, mapping, key or (), parent_id, confirm_warnings, progress, sheet)
+                result = run_import(
+                    token, slug, mapping, key or (), parent_id, confirm_warnings, progress, sheet, table=table
+                )
             app.process_response(app.response_class())  # writes the access log, as after a screen's request
     return result
