@@ -185,7 +185,7 @@ class ImportView(BaseView):
                     confirm_warnings=confirm,
                     sheet=table.sheet or None,
                 )
-            result = run_import(token, slug, chosen, key, parent_id, confirm, sheet=table.sheet or None)
+            result = run_import(token, slug, chosen, key, parent_id, confirm, sheet=table.sheet or None, table=table)
         keys = key_choices(spec)
         return self.render_template(
             "simpul/import_mapping.html",
@@ -252,10 +252,10 @@ class ImportView(BaseView):
                 flash(taken, "danger")
             else:
                 token = taken[0]
-                rows = len(read_table(upload_bytes(token)).rows)
-                if rows > self._inline_rows():
+                table = read_table(upload_bytes(token))
+                if len(table.rows) > self._inline_rows():
                     return self._queue(slug, token, lang, profile="registry")
-                result = run_registry_import(token, slug)
+                result = run_registry_import(token, slug, table=table)
         return self.render_template(
             "simpul/import_registry.html",
             title=gettext("Registry extract (DTKS/DTSEN)"),
