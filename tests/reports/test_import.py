@@ -597,3 +597,23 @@ def test_old_uploads_are_removed(app: Any, programme: str) -> None:
         assert path is not None
         os.utime(path, (time.time() - 8 * 86400,) * 2)
         assert prune_uploads() >= 1 and import_dir(token) is None
+
+
+def test_a_large_registry_extract_runs_as_a_job(app: Any, programme: str) -> None:
+    from app.workflows.runtime.jobs import claim_next_job, run_job
+
+    assert run(signed_in(app), workbook(rows_of(programme, 2, start=301)))[0] == "done"
+    lines = [[nik(n), kk(n), f"Warga {n}", "", 3, None] for n in range(301, 361)]  # 60: above the 50 inline
+    client = signed_in(app, "kec")
+    sent = client.post(
+        "/import/registry/",
+        data={"form": "penerima_uji", "file": (io.BytesIO(registry_extract(lines)), "dtks.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302 and "/import/job/" in sent.headers["Location"]
+    with app.app_context():
+        job = claim_next_job(db.engine, "test", _now())
+        assert run_job(db.engine, job, "test") == "done"
+    found = {r.nik: (r.terdaftar_dtks, r.desil) for r in stored(app, programme)}
+    assert found == {nik(301): (True, 3), nik(302): (True, 3)}
+    assert last_log(app).purpose.startswith("registri DTKS/DTSEN: 60 baris; 2 masuk")
