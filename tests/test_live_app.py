@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 import weakref
@@ -81,3 +82,25 @@ def test_a_replaced_app_is_freed_with_its_connections(empty_app: Any, live: Live
             assert connection_count(database_url) <= before
     gc.collect()
     assert [ref() for ref in replaced] == [None, None, None]
+
+
+def test_requests_on_threads_of_their_own_leave_no_file_open(empty_app: Any, live: LiveApp, database_url: str) -> None:
+    """A threaded server (the development server) runs each request on a new thread: on SQLite, the
+    schema lock's files must be closed with each request, not kept per thread and leaked."""
+    client = Client(live)
+    auth = _token(client)
+
+    def one_request() -> None:
+        assert client.get("/api/v1/baru/", headers=auth, buffered=True).status_code == 200
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    one_request()
+    before = open_files()
+    for _ in range(40):
+        thread = threading.Thread(target=one_request)
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert open_files() - before < 10

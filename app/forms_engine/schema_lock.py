@@ -14,7 +14,7 @@ connection of their own (it must outlast the request's transactions); the publis
 at transaction level, so its commit or rollback releases it. Waiters queue in order, so a
 waiting publish is not starved by requests that keep arriving.
 
-SQLite: flock() on two files beside the database (per thread: each opens its own). A publish
+SQLite: flock() on two files beside the database (each hold opens its own descriptors). A publish
 takes the turnstile exclusively (queueing behind another publish), then the gate; a request
 passes the turnstile (shared, at once released) before taking the gate shared, so requests
 that arrive behind a waiting publish queue behind it too. The publish takes both before its transaction begins: SQLite's
@@ -149,7 +149,6 @@ class _LockFiles:
     def __init__(self, database: str) -> None:
         self.turnstile = f"{database}-schema-turnstile"
         self.gate = f"{database}-schema-lock"
-        self._local = threading.local()
 
     @classmethod
     def beside(cls, url: sa.URL) -> _LockFiles | None:
@@ -163,17 +162,29 @@ class _LockFiles:
         return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
     def shared(self) -> Callable[[], None]:
-        """Take the gate shared behind any waiting publish; return its release."""
-        fds = getattr(self._local, "fds", None)
-        if fds is None or fds[0] != os.getpid():  # after a fork the parent's descriptors share its locks
-            fds = self._local.fds = (os.getpid(), self._open(self.turnstile), self._open(self.gate))
-        _, turnstile, gate = fds
-        fcntl.flock(turnstile, fcntl.LOCK_SH)
+        """Take the gate shared behind any waiting publish; return its release.
+
+        Each hold opens its own descriptors and its release closes them (closing drops the lock):
+        a threaded server runs each request on a new thread, so descriptors kept per thread leak.
+        """
+        turnstile = self._open(self.turnstile)
         try:
-            fcntl.flock(gate, fcntl.LOCK_SH)
+            fcntl.flock(turnstile, fcntl.LOCK_SH)
+            gate = self._open(self.gate)
+            try:
+                fcntl.flock(gate, fcntl.LOCK_SH)
+            except BaseException:
+                os.close(gate)
+                raise
         finally:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
-        return lambda: fcntl.flock(gate, fcntl.LOCK_UN)
+            os.close(turnstile)
+        released = threading.Lock()
+
+        def release() -> None:
+            if released.acquire(blocking=False):  # once: a second close could hit a reused descriptor
+                os.close(gate)
+
+        return release
 
     @contextlib.contextmanager
     def exclusive(self, wait: float) -> Iterator[None]:
