@@ -6,11 +6,15 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # screenshots and files to look at
+LAPTOP = {"width": 1366, "height": 768}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling out, which this network refuses.
 CHROMIUM_ARGS = [
@@ -22,6 +26,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """Browser tests run on SQLite: the queries behind every screen are tested on both databases elsewhere."""
+    return f"sqlite:///{tmp_path / 'simpul.db'}"
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +62,56 @@ def live_server(app: Any) -> Iterator[str]:
         thread.join(5)
 
 
-@pytest.fixture
-def page(browser: Any, live_server: str) -> Iterator[Any]:
-    """A fresh browser page (its own cookies), with the server's address as `page.base`."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+@contextmanager
+def _page(browser: Any, live_server: str, viewport: dict[str, int]) -> Iterator[Any]:
+    """A fresh page in a context of its own (its own cookies), with the server's address as `page.base`."""
+    context = browser.new_context(viewport=viewport, locale="id-ID", accept_downloads=True)
     page = context.new_page()
     page.base = live_server
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    """A browser page on a wide screen."""
+    with _page(browser, live_server, {"width": 1280, "height": 900}) as page:
+        yield page
+
+
+@pytest.fixture
+def laptop(browser: Any, live_server: str) -> Iterator[Any]:
+    """A browser page on the offices' common laptop screen."""
+    with _page(browser, live_server, LAPTOP) as page:
+        yield page
+
+
+def sign_in(page: Any, username: str = "admin", lang: str | None = None, password: str = "admin-pass") -> None:
+    """Sign in through the login form with fresh cookies and wait for the page it leads to; then
+    switch to `lang` when given."""
+    page.context.clear_cookies()
+    page.goto(page.base + "/login/")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("[type=submit]")
+    if lang:
+        page.goto(page.base + f"/lang/{lang}")
+
+
+def open_filters(page: Any) -> Any:
+    """Open a list's filter panel and wait until it has slid open: a click while it still grows
+    can land its press on a button and its release beside it (no click, no submit). Returns the panel."""
+    page.click(".simpul-filter-toggle")
+    page.wait_for_selector("#simpul-filter-fields.collapse.in")
+    return page.locator("#simpul-filter-fields")
+
+
+def shot(page: Any, name: str, full_page: bool = True) -> Path:
+    """Screenshot the page to tests/artifacts/<name>.png (name may hold a folder) and return the path."""
+    path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,16 +9,11 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.forms_engine.loader import load_paths
+from tests.browser.conftest import sign_in
 from tests.conftest import ROOT, add_user, publish_yaml, rebuilt
 from tests.test_regions import run_import
 
 REGIONS = "kode,nama\n63,Kalimantan Selatan\n63.09,Kabupaten Tabalong\n63.09.01,Banua Lawas\n63.09.01.2001,Hapalah\n63.09.02,Pugaan\n63.09.02.2001,Pugaan\n"
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The browser test runs on SQLite only: the database paths are covered elsewhere on both."""
-    return f"sqlite:///{tmp_path / 'simpul.db'}"
 
 
 @pytest.fixture
@@ -45,11 +39,7 @@ def app(empty_app: Any) -> Any:
 
 
 def test_add_a_roster_line_in_the_browser(page: Any) -> None:
-    page.goto(page.base + "/login/")
-    page.fill("#username", "operator")
-    page.fill("#password", "rahasia-123")
-    with page.expect_navigation():
-        page.click("[type=submit]")
+    sign_in(page, "operator", password="rahasia-123")
     page.goto(page.base + "/forms/penerima_bantuan/list/")
     with page.expect_navigation():
         page.click("a[href*='/forms/penerima_bantuan/add']")

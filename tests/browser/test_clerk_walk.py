@@ -14,17 +14,16 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from tests.browser.conftest import open_filters, shot, sign_in
 from tests.conftest import add_user, shipped_app
 from tests.test_rendered_language import seen_texts, wrong_language
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "walk"
 OFFICE_ZONE, OFFICE_OFFSET = "WITA", timedelta(hours=8)
 TIMESTAMP = re.compile(r"\b(\d{2})-(\d{2})-(\d{4}),? (\d{2}):(\d{2})(?::\d{2})?(?: (WIB|WITA|WIT|UTC|GMT))?")
 USERS = {"kepala": "Admin", "camat": "Kecamatan"}
@@ -62,22 +61,12 @@ class Walk:
         for match in TIMESTAMP.finditer(visible):
             if match.group(6) and match.group(6) != OFFICE_ZONE:
                 self.problems.append(f"{step} ({self.page.url}): timestamp {match.group(0)!r} not in {OFFICE_ZONE}")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.user}-{self.lang}-{step}.png"), full_page=True)
+        shot(self.page, f"walk/{self.user}-{self.lang}-{step}")
         return visible
 
     def go(self, path: str, step: str) -> str:
         self.page.goto(self.page.base + path)
         return self.check(step)
-
-
-def _login(page: Any, user: str, lang: str) -> None:
-    page.goto(page.base + "/login/")
-    page.fill("#username", user)
-    page.fill("#password", "admin-pass")
-    with page.expect_navigation():
-        page.click("[type=submit]")
-    page.goto(page.base + f"/lang/{lang}")
 
 
 def _local_now() -> datetime:
@@ -87,7 +76,7 @@ def _local_now() -> datetime:
 @pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("user", list(USERS))
 def test_a_clerks_walk_in_one_language_and_the_offices_time(page: Any, user: str, lang: str) -> None:
-    _login(page, user, lang)
+    sign_in(page, user, lang)
     walk = Walk(page, user, lang)
 
     home = walk.go("/", "home")
@@ -96,8 +85,7 @@ def test_a_clerks_walk_in_one_language_and_the_offices_time(page: Any, user: str
 
     # a list filtered by a region picked by name, then by a choice: both shown as readable chips
     page.goto(page.base + "/forms/penerima_bantuan/list/")
-    page.click(".simpul-filter-toggle")
-    page.wait_for_selector("#simpul-filter-fields", state="visible")
+    open_filters(page)
     region = ".simpul-filter-field[data-column='desa']"
     # a locator, not wait_for_function: a polled string predicate is eval'd, which the CSP refuses
     page.locator(f"{region} select:visible >> option").nth(1).wait_for(state="attached")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.office import utc_now
 from app.workflows.runtime.jobs import claim_next_job, run_job
+from tests.browser.conftest import sign_in
 from tests.conftest import add_user, publish_yaml, rebuilt
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -30,12 +31,6 @@ fields:
   - {name: tanggal, type: date, label: Tanggal}
 """
 NAMES = ["Ani", "Budi", "Siti", "Rahmat"]
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """SQLite only: the export's queries are covered on both databases in test_export.py."""
-    return f"sqlite:///{tmp_path / 'simpul.db'}"
 
 
 @pytest.fixture
@@ -55,11 +50,7 @@ def app(empty_app: Any) -> Any:
 def admin_page(page: Any) -> Any:
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(page.base + "/login/")
-    page.fill("#username", "admin")
-    page.fill("#password", "admin-pass")
-    with page.expect_navigation():
-        page.click("[type=submit]")
+    sign_in(page)
     return page
 
 

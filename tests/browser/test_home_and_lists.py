@@ -5,15 +5,13 @@ cells wrap), and the home page shows the clerk's area, counts, shortcuts and cha
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.conftest import shot, sign_in
 from tests.conftest import ROOT, add_user, shipped_app
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "home-and-lists"
-LAPTOP = {"width": 1366, "height": 768}
 FORMS = sorted(p.stem for p in (ROOT / "forms").glob("*.yaml") if p.stem != "pengaturan_kantor")
 
 
@@ -21,40 +19,13 @@ FORMS = sorted(p.stem for p in (ROOT / "forms").glob("*.yaml") if p.stem != "pen
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with shipped_app(request, tmp_path_factory.mktemp("home-lists")) as app:
         add_user(app, "kepala", "Admin")
-        add_user(app, "camat", "Kecamatan")
-        with app.app_context():
-            sm = app.appbuilder.sm
-            user = sm.find_user("camat")
-            user.region_scope = "63.09.01"
-            sm.update_user(user)
+        add_user(app, "camat", "Kecamatan", region_scope="63.09.01")
         yield app
 
 
-@pytest.fixture
-def laptop(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport=LAPTOP, locale="id-ID")
-    page = context.new_page()
-    page.base = live_server
-    yield page
-    context.close()
-
-
-def _login(page: Any, username: str) -> None:
-    page.goto(page.base + "/login/")
-    page.fill("#username", username)
-    page.fill("#password", "admin-pass")
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("#home-area")
-
-
-def _shot(page: Any, name: str, full_page: bool = False) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
-
-
 def test_the_indonesian_navbar_fits_one_row_for_an_admin(laptop: Any) -> None:
-    _login(laptop, "kepala")
-    _shot(laptop, "home-admin")
+    sign_in(laptop, "kepala")
+    shot(laptop, "home-and-lists/home-admin", full_page=False)
     tops = laptop.evaluate(
         "[...document.querySelectorAll('.navbar-header, .navbar-nav > li')]"
         ".map(e => Math.round(e.getBoundingClientRect().top))"
@@ -79,9 +50,9 @@ def _overflow(page: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("form", FORMS)
 def test_every_list_shows_all_its_columns_at_1366(laptop: Any, form: str) -> None:
-    _login(laptop, "kepala")
+    sign_in(laptop, "kepala")
     laptop.goto(laptop.base + f"/forms/{form}/list/")
-    _shot(laptop, f"list-{form}")
+    shot(laptop, f"home-and-lists/list-{form}", full_page=False)
     found = _overflow(laptop)
     assert found["table"] <= found["frame"] and not found["hidden"], found
 
@@ -92,9 +63,9 @@ def test_a_long_word_wraps_in_its_cell(laptop: Any, app: Any) -> None:
     record = client.get("/api/v1/rujukan/", query_string={"q": "(page_size:1)"}).json["ids"][0]
     long = "https://layanan.dinsos.tabalongkab.go.id/" + "berkas" * 30  # nowhere to break
     assert client.put(f"/api/v1/rujukan/{record}", json={"program_tujuan": long}).status_code == 200
-    _login(laptop, "kepala")
+    sign_in(laptop, "kepala")
     laptop.goto(laptop.base + "/forms/rujukan/list/")
-    _shot(laptop, "list-rujukan-long-value")
+    shot(laptop, "home-and-lists/list-rujukan-long-value", full_page=False)
     cell = laptop.locator("td", has_text="berkasberkas").first
     em = float(cell.evaluate("td => getComputedStyle(td).fontSize").rstrip("px"))
     assert cell.bounding_box()["width"] <= 22 * em + 12  # it wraps in a column of 22em (and padding)
@@ -107,8 +78,8 @@ def test_a_kecamatan_clerk_sees_their_area_counts_shortcuts_and_changes(laptop: 
     clerk.post("/login/", data={"username": "camat", "password": "admin-pass"})
     record = clerk.get("/api/v1/rujukan/", query_string={"q": "(page_size:1)"}).json["ids"][0]
     assert clerk.put(f"/api/v1/rujukan/{record}", json={"program_tujuan": "PKH"}).status_code == 200
-    _login(laptop, "camat")
-    _shot(laptop, "home-kecamatan", full_page=True)
+    sign_in(laptop, "camat")
+    shot(laptop, "home-and-lists/home-kecamatan")
     assert "Kecamatan Banua Lawas, Kabupaten Tabalong" in laptop.inner_text("#home-area")
     assert laptop.locator("#home-shortcuts a", has_text="Tambah Registrasi & Rujukan").count() == 1
     assert laptop.locator(f"#home-recent a[href='/forms/rujukan/show/{record}']").count() == 1

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from tests.browser.conftest import open_filters, sign_in
 from tests.conftest import ROOT, add_user, publish_yaml, rebuilt
 from tests.test_regions import run_import
 
@@ -28,12 +29,6 @@ fields:
   - {name: tujuan, type: text, label: Tujuan}
   - {name: waktu, type: datetime, label: Waktu}
 """
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The browser test runs on SQLite only: the filters' queries are covered on both elsewhere."""
-    return f"sqlite:///{tmp_path / 'simpul.db'}"
 
 
 @pytest.fixture
@@ -77,11 +72,7 @@ def clerk_page(page: Any) -> Any:
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
-    page.goto(page.base + "/login/")
-    page.fill("#username", "admin")
-    page.fill("#password", "admin-pass")
-    with page.expect_navigation():
-        page.click("[type=submit]")
+    sign_in(page)
     return page
 
 
@@ -97,10 +88,7 @@ def test_filter_by_kecamatan_status_and_date_then_clear(clerk_page: Any) -> None
     assert page.locator(".pagination").count() == 2  # above and below the table
     page.screenshot(path=str(ARTIFACTS / "list-filters-closed.png"), full_page=True)
 
-    page.click(".simpul-filter-toggle")
-    panel = page.locator("#simpul-filter-fields")
-    panel.wait_for(state="visible")
-    page.wait_for_timeout(400)  # the collapse animation
+    panel = open_filters(page)
     box = panel.bounding_box()
     for field in page.locator(".simpul-filter-field").all():
         inner = field.bounding_box()
@@ -162,7 +150,7 @@ def test_a_date_time_filter_picks_a_day_without_a_script_error(clerk_page: Any) 
     """FAB's own filter row for a date-time called a picker it no longer ships (a console error)."""
     page = clerk_page
     page.goto(page.base + "/forms/kunjungan/list/")
-    page.click(".simpul-filter-toggle")
+    open_filters(page)
     page.click(".simpul-filter-field[data-column='waktu'] input >> nth=1")
     page.locator(".datepicker-days td.day:not(.old):not(.new)").first.click()
     chosen = page.input_value(".simpul-filter-field[data-column='waktu'] input >> nth=1")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import sign_in
 from tests.conftest import app_with_forms
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -26,24 +27,11 @@ fields:
 """
 
 
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'simpul.db'}"
-
-
 @pytest.fixture
 def app(empty_app: Any) -> Any:
     app = app_with_forms(empty_app, PROGRAMME, NOTE)
     app.config["WTF_CSRF_ENABLED"] = True
     return app
-
-
-def _login(page: Any, lang: str) -> None:
-    page.goto(page.base + "/login/")
-    page.fill("#username", "admin")
-    page.fill("#password", "admin-pass")
-    page.click("input[type=submit], button[type=submit]")
-    page.goto(page.base + f"/lang/{lang}")
 
 
 @pytest.mark.parametrize(
@@ -53,7 +41,7 @@ def _login(page: Any, lang: str) -> None:
 def test_select2_and_the_confirmation_speak_the_page_language(
     page: Any, lang: str, no_results: str, buttons: list[str]
 ) -> None:
-    _login(page, lang)
+    sign_in(page, lang=lang)
     page.goto(page.base + "/forms/catatan/add")
     page.click("#s2id_program, .select2-container >> nth=0")
     page.fill(".select2-search__field", "zzz")
@@ -63,7 +51,8 @@ def test_select2_and_the_confirmation_speak_the_page_language(
     assert message.inner_text() == no_results
     page.keyboard.press("Escape")
     page.fill("#isi", "Rapat desa")
-    page.click("button[type=submit]")
+    with page.expect_navigation():  # saved before the next page is asked for
+        page.click("button[type=submit]")
     page.goto(page.base + "/forms/catatan/show/1")
     page.click("#simpul-delete")
     dialog = page.wait_for_selector("#modal-confirm", state="visible")
@@ -73,7 +62,7 @@ def test_select2_and_the_confirmation_speak_the_page_language(
 
 
 def test_the_role_screen_names_permissions_readably(page: Any) -> None:
-    _login(page, "id")
+    sign_in(page, lang="id")
     page.goto(page.base + "/roles/list/")
     page.screenshot(path=str(ARTIFACTS / "roles-list-id.png"), full_page=True)
     page.goto(page.base + "/roles/edit/1")

@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from tests.browser.conftest import shot, sign_in
 from tests.conftest import add_user, shipped_app
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "print"
-LAPTOP = {"width": 1366, "height": 768}
 
 
 @pytest.fixture(scope="module", params=["sqlite"])
@@ -31,18 +31,9 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture
-def clerk(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport=LAPTOP, locale="id-ID", accept_downloads=True)
-    page = context.new_page()
-    page.base = live_server
-    page.goto(live_server + "/login/")
-    page.fill("#username", "dinsos")
-    page.fill("#password", "admin-pass")
-    with page.expect_navigation():
-        page.click("[type=submit]")
-    page.goto(live_server + "/lang/id")
-    yield page
-    context.close()
+def clerk(laptop: Any) -> Any:
+    sign_in(laptop, "dinsos", lang="id")
+    return laptop
 
 
 def _pdf(download: Any, name: str) -> list[str]:
@@ -53,11 +44,6 @@ def _pdf(download: Any, name: str) -> list[str]:
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(path), str(ARTIFACTS / name)], check=True)
     with pdfplumber.open(io.BytesIO(path.read_bytes())) as doc:
         return [page.extract_text() or "" for page in doc.pages]
-
-
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_a_clerk_prints_the_daftar_hadir_of_an_angkatan(clerk: Any, app: Any) -> None:
@@ -71,7 +57,7 @@ def test_a_clerk_prints_the_daftar_hadir_of_an_angkatan(clerk: Any, app: Any) ->
     assert clerk.input_value("#print-value-angkatan") == name
     assert clerk.input_value("#print-value-kegiatan")  # the angkatan's bimtek
     clerk.fill("#print-value-tanggal", "2020-11-04")
-    _shot(clerk, "dialog-daftar-hadir")
+    shot(clerk, "print/dialog-daftar-hadir")
     with clerk.expect_download() as download:
         clerk.click("#print-submit")
     pages = _pdf(download.value, "daftar-hadir")
@@ -86,7 +72,7 @@ def test_a_clerk_prints_an_aid_roster_and_exports_the_list(clerk: Any, app: Any)
     with clerk.expect_navigation():
         clerk.select_option("#print-layout", "penyaluran_bantuan")
     clerk.fill("#print-value-lokasi", "Kantor Desa")
-    _shot(clerk, "dialog-penyaluran")
+    shot(clerk, "print/dialog-penyaluran")
     with clerk.expect_download() as download:
         clerk.click("#print-submit")
     pages = _pdf(download.value, "penyaluran-bantuan")

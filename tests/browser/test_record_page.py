@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import sign_in
 from tests.conftest import app_with_forms
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -19,11 +20,6 @@ fields:
 """
 
 
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'simpul.db'}"
-
-
 @pytest.fixture
 def app(empty_app: Any) -> Any:
     app = app_with_forms(empty_app, FORM)
@@ -31,15 +27,8 @@ def app(empty_app: Any) -> Any:
     return app
 
 
-def _login(page: Any) -> None:
-    page.goto(page.base + "/login/")
-    page.fill("#username", "admin")
-    page.fill("#password", "admin-pass")
-    page.click("input[type=submit], button[type=submit]")
-
-
 def test_the_date_picker_speaks_indonesian_and_starts_on_monday(page: Any) -> None:
-    _login(page)
+    sign_in(page)
     page.goto(page.base + "/forms/catatan/add")
     page.click("#tanggal")
     picker = page.wait_for_selector(".datepicker-days", state="visible")
@@ -67,10 +56,11 @@ def test_the_date_picker_speaks_indonesian_and_starts_on_monday(page: Any) -> No
 
 
 def test_delete_from_the_record_page_asks_then_returns_to_the_list(page: Any) -> None:
-    _login(page)
+    sign_in(page)
     page.goto(page.base + "/forms/catatan/add")
     page.fill("#isi", "Rapat desa")
-    page.click("button[type=submit]")
+    with page.expect_navigation():  # saved before the next page is asked for
+        page.click("button[type=submit]")
     page.goto(page.base + "/forms/catatan/list/")
     page.goto(page.base + "/forms/catatan/show/1")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -12,17 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from tests.browser.conftest import shot, sign_in
 from tests.conftest import add_user, shipped_app
 from tests.test_rendered_language import seen_texts, wrong_language
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "referral"
 DESA = "63.09.01.2001"
 USERS = {"opdesa": ("Operator Desa", DESA), "camat": ("Kecamatan", DESA[:8]), "dinsos": ("Dinsos", None)}
 NAME = "Rahmat Hidayat Jalan Rujukan"
@@ -37,19 +36,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield app
 
 
-def _login(page: Any, user: str) -> None:
-    page.context.clear_cookies()
-    page.goto(page.base + "/login/")
-    page.fill("#username", user)
-    page.fill("#password", "admin-pass")
-    with page.expect_navigation():
-        page.click("[type=submit]")
-    page.goto(page.base + "/lang/id")
-
-
 def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    shot(page, f"referral/{name}")
     assert wrong_language(seen_texts(page.content()), "id") == [], name
 
 
@@ -92,7 +80,7 @@ def test_a_referral_walks_from_desa_to_dinas_through_three_users(app: Any, page:
     page.on("pageerror", lambda error: errors.append(str(error)))
 
     # the Operator Desa registers the referral in their desa
-    _login(page, "opdesa")
+    sign_in(page, "opdesa", lang="id")
     page.goto(page.base + "/forms/rujukan/add")
     page.fill("#tanggal_registrasi", "02-03-2026")
     page.keyboard.press("Escape")
@@ -121,7 +109,7 @@ def test_a_referral_walks_from_desa_to_dinas_through_three_users(app: Any, page:
     assert page.inner_text(".simpul-state") == "Diverifikasi" and _events(page) == 2
 
     # the kecamatan refers it, first forgetting the programme: refused, what was typed kept
-    _login(page, "camat")
+    sign_in(page, "camat", lang="id")
     instansi = _first_id(app, "form_instansi")
     page.goto(page.base + f"/forms/rujukan/show/{pk}")
     page.click('a[href="#Home"]')
@@ -148,7 +136,7 @@ def test_a_referral_walks_from_desa_to_dinas_through_three_users(app: Any, page:
     assert _events(page) == 3
 
     # the district office handles, monitors and closes it
-    _login(page, "dinsos")
+    sign_in(page, "dinsos", lang="id")
     for number, (step, state) in enumerate(
         [("tangani", "Ditangani"), ("pantau", "Dipantau"), ("selesaikan", "Selesai")], start=4
     ):

@@ -3,11 +3,11 @@ breaks the Content-Security-Policy."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.conftest import open_filters, sign_in
 from tests.test_web_security import NIK, XSS, every_screen, xss_app
 
 # Set before any page script runs (Playwright's init scripts are not subject to the page's CSP).
@@ -23,12 +23,6 @@ INJECTED = """() => [
     ...[...document.scripts].filter(s => s.textContent.trim() === 'alert(1)').map(s => s.outerHTML),
 ]"""
 FIELDS = ["kelompok", "nama", "nik", "umur", "jumlah", "lahir", "datang", "aktif", "jenis", "desa"]
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The browser tests run on SQLite only: the database paths are covered elsewhere on both."""
-    return f"sqlite:///{tmp_path / 'simpul.db'}"
 
 
 @pytest.fixture
@@ -52,10 +46,7 @@ def watched(page: Any) -> Any:
     page.add_init_script(WATCH_VIOLATIONS)
     page.goto(page.base + "/login/")
     assert_clean(page, "/login/")
-    page.fill("#username", "admin")
-    page.fill("#password", "admin-pass")
-    with page.expect_navigation():
-        page.click("[type=submit]")
+    sign_in(page)
     return page
 
 
@@ -78,11 +69,7 @@ def test_filters_applied_from_the_address_show_labels_as_text(watched: Any) -> N
 
 def test_fields_in_the_filter_panel_show_labels_as_text(watched: Any) -> None:
     watched.goto(watched.base + "/forms/xanggota/list/")
-    watched.click(".simpul-filter-toggle")
-    panel = watched.locator("#simpul-filter-fields")
-    panel.wait_for(state="visible")
-    # the panel opens with an animation: a click while it is still moving may land beside the button
-    watched.locator("#simpul-filter-fields.collapsing").wait_for(state="detached")
+    panel = open_filters(watched)
     for name in FIELDS:
         assert XSS in panel.locator(f".simpul-filter-field[data-column='{name}'] label").inner_text()
     watched.select_option(".simpul-filter-field[data-column='jenis'] select", "a")

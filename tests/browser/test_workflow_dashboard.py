@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.extensions import db
 from app.workflows.sweep import SweepSettings, sweep_due
+from tests.browser.conftest import shot, sign_in
 from tests.conftest import add_user, shipped_app
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "workflow-dashboard"
-LAPTOP = {"width": 1366, "height": 768}
 
 
 @pytest.fixture(scope="module", params=["sqlite"])
@@ -29,64 +26,42 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield app
 
 
-@pytest.fixture
-def laptop(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport=LAPTOP, locale="id-ID")
-    page = context.new_page()
-    page.base = live_server
-    yield page
-    context.close()
-
-
-def _login(page: Any, username: str) -> None:
-    page.goto(page.base + "/login/")
-    page.fill("#username", username)
-    page.fill("#password", "admin-pass")
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("#home-area")
-
-
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def test_a_kecamatan_clerk_sees_tugas_saya_and_the_overdue_screen(laptop: Any) -> None:
-    _login(laptop, "camat")
+    sign_in(laptop, "camat")
     panel = laptop.locator("#home-tasks")
     assert "Tugas saya" in panel.locator(".panel-title").inner_text()
     assert int(laptop.locator("#home-tasks-count").inner_text()) > 0
     assert laptop.locator("#home-tasks .simpul-task-late").count() > 0
-    _shot(laptop, "home-tugas-saya")
+    shot(laptop, "workflow-dashboard/home-tugas-saya")
     laptop.click("text=Layanan & Rujukan")
     laptop.click("text=Keterlambatan")
     laptop.wait_for_selector("#simpul-overdue")
     assert "Kecamatan Banua Lawas" in laptop.inner_text("#overdue-area")
     assert "Tingkat 1" in laptop.inner_text("#overdue-rujukan thead")
-    _shot(laptop, "keterlambatan")
+    shot(laptop, "workflow-dashboard/keterlambatan")
     laptop.locator("#overdue-rujukan tbody a.badge").first.click()
     laptop.wait_for_selector(".simpul-chip-label")
     assert "Terlambat" in laptop.inner_text("body")
-    _shot(laptop, "daftar-terlambat")
+    shot(laptop, "workflow-dashboard/daftar-terlambat")
     # an overdue record's timeline shows its escalations, level by level
     laptop.locator("a[href*='/forms/rujukan/show/']").first.click()
     laptop.click("a[href='#Linimasa']")
     laptop.wait_for_selector("#Linimasa .simpul-event-escalation")
     assert "Eskalasi tingkat" in laptop.inner_text("#Linimasa")
-    _shot(laptop, "linimasa-eskalasi")
+    shot(laptop, "workflow-dashboard/linimasa-eskalasi")
 
 
 def test_an_admin_switches_off_a_seeded_day_on_the_holiday_screen(laptop: Any) -> None:
-    _login(laptop, "kepala")
+    sign_in(laptop, "kepala")
     laptop.goto(laptop.base + "/keamanan/hari-libur/")
     laptop.wait_for_selector(".simpul-holidays-table")
-    _shot(laptop, "hari-libur")
+    shot(laptop, "workflow-dashboard/hari-libur")
     laptop.locator(".simpul-holiday-off-button").first.click()
     laptop.wait_for_selector(".alert-success, .alert")
     assert "dinonaktifkan" in laptop.inner_text("body")
     assert laptop.locator(".simpul-holiday-off").count() >= 1
-    _shot(laptop, "hari-libur-nonaktif")
+    shot(laptop, "workflow-dashboard/hari-libur-nonaktif")
     laptop.click("#holidays-add")
     laptop.fill("#holiday-name", "")
     laptop.click("#holiday-save")
-    _shot(laptop, "hari-libur-tambah-kosong")
+    shot(laptop, "workflow-dashboard/hari-libur-tambah-kosong")
