@@ -34,7 +34,7 @@ from app.reports.imports.job import JOB_KIND
 from app.reports.imports.lookups import RecordNames
 from app.reports.imports.mapping import PARENT, auto_mapping, importable_fields
 from app.reports.imports.reading import cell_text, read_table
-from app.reports.imports.registry import registry_profile
+from app.reports.imports.registry import extract_table, registry_profile
 from app.reports.imports.storage import annotated_path, store_upload, upload_bytes, upload_meta
 from app.reports.imports.validation import key_choices
 from app.views.labels import current_lang, render_message
@@ -252,7 +252,7 @@ class ImportView(BaseView):
                 flash(taken, "danger")
             else:
                 token = taken[0]
-                table = read_table(upload_bytes(token))
+                table = extract_table(upload_bytes(token))
                 if len(table.rows) > self._inline_rows():
                     return self._queue(slug, token, lang, profile="registry")
                 result = run_registry_import(token, slug, table=table)

@@ -173,10 +173,10 @@ def run_registry_import(
     """
     from app.forms_engine.identity import mask
 
-    from .registry import apply_extract, read_extract, registry_profile
+    from .registry import apply_extract, extract_table, read_extract, registry_profile
 
     try:
-        table = table or read_table(upload_bytes(token))
+        table = table or extract_table(upload_bytes(token))
     except ImportFileError as exc:
         return {"state": FAILED, "message": render_message(exc.message)}
     model = current_app.extensions["simpul_models"][slug]
@@ -185,6 +185,7 @@ def run_registry_import(
     if profile is None:
         return {"state": FAILED, "message": gettext("This form has no registry fields.")}
     total = len(table.rows)
+    sheet_read = table.sheet if len(table.sheets) > 1 else None  # named when the workbook has a choice
     if progress is not None:
         progress(0, total, gettext("Checking rows"))
     one_import_at_a_time(slug)
@@ -201,6 +202,7 @@ def run_registry_import(
             "failed_rows": len(plan.failed),
             "warned_rows": 0,
             "problems": problems["shown"],
+            "sheet": sheet_read,
         }
     report = apply_extract(db.session, model, profile, persons, current_scope(), total)
     db.session.commit()
@@ -216,6 +218,7 @@ def run_registry_import(
     return {
         "state": DONE,
         "profile": "registry",
+        "sheet": sheet_read,
         "rows": total,
         "matched_lines": report.matched_lines,
         "changed": len(report.changed_ids),

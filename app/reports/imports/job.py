@@ -39,13 +39,15 @@ def import_job(
 ) -> dict[str, Any]:
     """Run `run_import` (or, for profile "registry", `run_registry_import`) for a queued upload."""
     from .command import run_import, run_registry_import
+    from .registry import extract_table
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     sqlite = db.engine.dialect.name == "sqlite"
     table = None
     if sqlite:  # before the import's transaction takes SQLite's one write lock (see below)
         with suppress(ImportFileError):  # an unreadable file: the import reports it as on the screen
-            table = read_table(upload_bytes(token), sheet)  # read once: handed to the import
+            data = upload_bytes(token)
+            table = extract_table(data) if profile == "registry" else read_table(data, sheet)  # handed on
             job.progress(0, total=len(table.rows))
     with write_intent(sqlite), app.test_request_context("/import/job"):
         user = db.session.get(app.appbuilder.sm.user_model, user_id)

@@ -24,8 +24,9 @@ from app.forms_engine.messages import N_, Message
 from app.forms_engine.spec import FieldSpec, FormSpec
 
 from .cells import raw_value
+from .errors import ImportFileError
 from .mapping import header_key
-from .reading import Table
+from .reading import Table, read_table
 from .validation import CHUNK, Plan, RowResult
 from .values import Remembered
 
@@ -70,6 +71,23 @@ def extract_columns(header: list[str]) -> dict[str, int]:
             if meaning not in found and key in {header_key(n) for n in names}:
                 found[meaning] = index
     return found
+
+
+def extract_table(data: bytes) -> Table:
+    """The extract in an upload. Of a workbook, the first sheet whose header names a NIK column (an
+    extract often comes with a cover or summary sheet before its list), else the first holding rows,
+    whose missing columns are then reported."""
+    table = read_table(data)
+    if "nik" in extract_columns(table.header) or len(table.sheets) < 2:
+        return table
+    for name in table.sheets[table.sheets.index(table.sheet) + 1 :]:
+        try:
+            other = read_table(data, name)
+        except ImportFileError:  # an empty sheet, or one without a header
+            continue
+        if "nik" in extract_columns(other.header):
+            return other
+    return table
 
 
 @dataclass
