@@ -329,7 +329,6 @@ def delivery(engine: sa.Engine, batch_size: int, repeat: int) -> tuple[int, floa
 
 
 def run(kind: str, args: argparse.Namespace, workdir: Path) -> None:
-    escalation_forms.install()
     desas = desa_codes(100)
     with database(kind, workdir) as url, prepared_app(url, workdir) as app:
         with app.app_context():

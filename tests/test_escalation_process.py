@@ -32,11 +32,9 @@ DESAS = ["63.09.01.2001", "63.09.01.2002", "63.09.02.2001", "63.09.02.2002"]
 
 @contextlib.contextmanager
 def scheduler(database_url: str, tmp_path: Path, name: str, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`flask simpul scheduler` with the test workflow (tests/escalation_forms.py) and short intervals."""
+    """`flask simpul scheduler` with short intervals."""
     quick = {"SCHEDULER_SWEEP_SECONDS": "0.5", "OUTBOX_BATCH_SIZE": "500", "BASE_URL": "https://simpul.example"}
-    with scheduler_process(
-        database_url, tmp_path, name, flask="tests.escalation_forms", **quick, **settings
-    ) as process:
+    with scheduler_process(database_url, tmp_path, name, **quick, **settings) as process:
         yield process
 
 

@@ -61,7 +61,6 @@ USERS: dict[str, tuple[str, str | None, bool, str | None]] = {
 
 @pytest.fixture
 def app(empty_app: Any) -> Any:
-    escalation_forms.install()
     fresh = app_with_forms(empty_app, escalation_forms.FORM_YAML)
     with fresh.app_context(), db.engine.begin() as conn:
         conn.execute(

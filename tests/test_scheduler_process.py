@@ -38,12 +38,9 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 @contextlib.contextmanager
 def scheduler_process(
-    database_url: str, tmp_path: Path, name: str, *, flask: str = "flask", **settings: str
+    database_url: str, tmp_path: Path, name: str, **settings: str
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A `flask simpul scheduler` process with a short lease; killed at the end if still running.
-
-    `flask`: the module run as flask's command line (tests/escalation_forms.py adds a test workflow).
-    """
+    """A `flask simpul scheduler` process with a short lease; killed at the end if still running."""
     env = {
         **os.environ,
         "SIMPUL_DATABASE_URL": database_url,
@@ -58,7 +55,7 @@ def scheduler_process(
     }
     log = (tmp_path / f"{name}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", flask, "--app", "app:create_app", "simpul", "scheduler"],
+        [sys.executable, "-m", "flask", "--app", "app:create_app", "simpul", "scheduler"],
         cwd=ROOT,
         env=env,
         stdout=log,
