@@ -109,6 +109,12 @@ def open_filters(page: Any) -> Any:
     return page.locator("#simpul-filter-fields")
 
 
+def settled(page: Any, selector: str) -> None:
+    """Wait until the element's transitions and animations (a dialog fading and sliding in) have ended:
+    a click on something still moving can press it and release beside it."""
+    page.locator(selector).evaluate("e => Promise.all(e.getAnimations({subtree: true}).map(a => a.finished))")
+
+
 def shot(page: Any, name: str, full_page: bool = True) -> Path:
     """Screenshot the page to tests/artifacts/<name>.png (name may hold a folder) and return the path."""
     path = ARTIFACTS / f"{name}.png"
