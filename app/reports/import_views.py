@@ -17,6 +17,7 @@ in the access log.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +34,7 @@ from app.reports.imports.errors import ImportFileError
 from app.reports.imports.job import JOB_KIND
 from app.reports.imports.lookups import RecordNames
 from app.reports.imports.mapping import PARENT, auto_mapping, importable_fields
-from app.reports.imports.reading import cell_text, read_table
+from app.reports.imports.reading import Table, cell_text, read_table
 from app.reports.imports.registry import extract_table, registry_profile
 from app.reports.imports.storage import annotated_path, store_upload, upload_bytes, upload_meta
 from app.reports.imports.validation import key_choices
@@ -117,8 +118,8 @@ class ImportView(BaseView):
     def _max_bytes(self) -> int:
         return int(current_app.config.get("IMPORT_MAX_BYTES", MAX_BYTES))
 
-    def _take_upload(self, slug: str) -> str | tuple[str]:
-        """The stored upload's token, or the problem to show."""
+    def _take_upload(self, slug: str, reader: Callable[[bytes], Table] = read_table) -> str | tuple[str, Table]:
+        """The stored upload's token and its table as `reader` reads it, or the problem to show."""
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             return gettext("Choose a file to import.")
@@ -127,10 +128,10 @@ class ImportView(BaseView):
         if len(data) > self._max_bytes():
             return gettext("The file is larger than %(n)s MB.", n=self._max_bytes() // (1024 * 1024))
         try:
-            table = read_table(data)
+            table = reader(data)
         except ImportFileError as exc:
             return render_message(exc.message)
-        return (store_upload(data, upload.filename, slug, g.user.id, table.kind),)
+        return store_upload(data, upload.filename, slug, g.user.id, table.kind), table
 
     def _queue(self, slug: str, token: str, lang: str, **args: Any) -> Any:
         """Queue a large import as a background job of this user; its progress page."""
@@ -247,12 +248,11 @@ class ImportView(BaseView):
         if request.method == "POST":
             if slug not in dict(forms):
                 abort(403)
-            taken = self._take_upload(slug)
+            taken = self._take_upload(slug, extract_table)
             if isinstance(taken, str):
                 flash(taken, "danger")
             else:
-                token = taken[0]
-                table = extract_table(upload_bytes(token))
+                token, table = taken
                 if len(table.rows) > self._inline_rows():
                     return self._queue(slug, token, lang, profile="registry")
                 result = run_registry_import(token, slug, table=table)
