@@ -32,10 +32,13 @@ MAX_COLUMNS = 500
 # to gigabytes and would exhaust the server's memory while read: refused by its declared size
 # (an entry larger than it declares is refused by the zip reader itself).
 MAX_UNPACKED_BYTES = 400 * 1024 * 1024
-# The reader holds a sheet as a full grid from A1 to its last cell: one value far out ("XFD1048576")
-# in a 5 KB file makes a grid of 17 billion cells. Refused before reading by the cell references
-# (a genuine 100,000 x 10 sheet spans 1 million; the most rows an import takes, 1 million x 16).
-MAX_CELL_AREA = 16_000_000
+# The reader holds a sheet as a full grid from A1 to its last cell (about 44 bytes a cell, empty or
+# not): one value far out ("XFD1048576") in a 5 KB file makes a grid of 17 billion cells. Refused
+# before reading by the cell references. A 10 MB upload (the default limit) holds about 2 million
+# genuine cells (100,000 x 10 is 4.7 MB), 5 million of the densest (one digit each): 6 million
+# leaves room and keeps a sheet's grid under ~300 MB. The sheets looked through for one holding
+# rows share the same budget, so a workbook of many such sheets is not read sheet after sheet.
+MAX_CELL_AREA = 6_000_000
 _WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})[0-9]')  # cells past column Z: none in most sheets
 _NARROW_COLUMN = re.compile(rb' r="([A-Z])[0-9]')
 _CHUNK = 4 * 1024 * 1024
@@ -88,21 +91,40 @@ def file_kind(data: bytes) -> str:
 
 
 @without_gc
-def read_table(data: bytes, sheet: str | None = None) -> Table:
-    """A CSV file, or one sheet of an xlsx as a Table: the sheet named, by default the first holding rows."""
+def read_table(data: bytes, sheet: str | None = None, wanted: Callable[[Table], bool] | None = None) -> Table:
+    """A CSV file, or one sheet of an xlsx as a Table: the sheet named; by default the first holding
+    rows (with `wanted`: the first holding rows that it accepts, else the first holding rows)."""
     if not data.strip():
         raise ImportFileError(Message(N_("The file is empty.")))
     if file_kind(data) == CSV:
         return _table(CSV, "", _csv_rows(data))
     names, rows_of = _xlsx_sheets(data)
-    if sheet is not None and sheet not in names:
-        raise ImportFileError(Message(N_("The workbook has no sheet named %(sheet)s."), {"sheet": sheet[:100]}))
-    for name in [sheet] if sheet is not None else names:
+    if sheet is not None:
+        if sheet not in names:
+            raise ImportFileError(Message(N_("The workbook has no sheet named %(sheet)s."), {"sheet": sheet[:100]}))
+        return _table(XLSX, sheet, rows_of(sheet), names)
+    first, budget = None, MAX_CELL_AREA
+    for name in names:
         rows = rows_of(name)
-        if sheet is not None or any(not _blank(v) for row in rows for v in row):
-            table = _table(XLSX, name, rows)
-            table.sheets = names
-            return table
+        budget -= sum(map(len, rows))
+        if budget < 0:
+            if first is not None:
+                return first
+            raise ImportFileError(
+                Message(
+                    N_(
+                        "The sheets of the workbook hold more cells than can be read: remove what lies outside "
+                        "the table, or split it into smaller files."
+                    )
+                )
+            )
+        if any(not _blank(v) for row in rows for v in row):
+            table = _table(XLSX, name, rows, names)
+            if wanted is None or wanted(table):
+                return table
+            first = first or table
+    if first is not None:
+        return first
     raise ImportFileError(Message(N_("The file has no rows.")))
 
 
@@ -244,7 +266,7 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _table(kind: str, sheet: str, rows: list[list[Any]]) -> Table:
+def _table(kind: str, sheet: str, rows: list[list[Any]], sheets: list[str] | None = None) -> Table:
     start = next((i for i, row in enumerate(rows) if any(not _blank(v) for v in row)), None)
     if start is None:
         raise ImportFileError(Message(N_("The file has no rows.")))
@@ -263,7 +285,7 @@ def _table(kind: str, sheet: str, rows: list[list[Any]]) -> Table:
         numbers.append(index + 1)
     if len(data) > MAX_ROWS:
         raise ImportFileError(Message(N_("The file has more than %(n)s rows."), {"n": thousands(MAX_ROWS)}))
-    return Table(kind, header, start + 1, data, numbers, sheet)
+    return Table(kind, header, start + 1, data, numbers, sheet, sheets or [])
 
 
 def cell_text(value: Any) -> str:

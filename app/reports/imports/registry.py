@@ -24,7 +24,6 @@ from app.forms_engine.messages import N_, Message
 from app.forms_engine.spec import FieldSpec, FormSpec
 
 from .cells import raw_value
-from .errors import ImportFileError
 from .mapping import header_key
 from .reading import Table, read_table
 from .validation import CHUNK, Plan, RowResult
@@ -77,17 +76,7 @@ def extract_table(data: bytes) -> Table:
     """The extract in an upload. Of a workbook, the first sheet whose header names a NIK column (an
     extract often comes with a cover or summary sheet before its list), else the first holding rows,
     whose missing columns are then reported."""
-    table = read_table(data)
-    if "nik" in extract_columns(table.header) or len(table.sheets) < 2:
-        return table
-    for name in table.sheets[table.sheets.index(table.sheet) + 1 :]:
-        try:
-            other = read_table(data, name)
-        except ImportFileError:  # an empty sheet, or one without a header
-            continue
-        if "nik" in extract_columns(other.header):
-            return other
-    return table
+    return read_table(data, wanted=lambda table: "nik" in extract_columns(table.header))
 
 
 @dataclass
