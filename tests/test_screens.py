@@ -89,6 +89,9 @@ def test_record_pages_offer_edit_and_delete_to_those_allowed(empty_app: Any) -> 
     admin.post("/forms/catatan/add", data={"isi": "Rapat"})
     page = admin.get("/forms/catatan/show/1").get_data(as_text=True)
     assert 'href="/forms/catatan/edit/1"' in page and "Hapus" in page and 'id="delete_form"' in page
+    # one confirmation and one alert dialog (FAB's layout and its show widget both include them)
+    assert page.count('id="modal-confirm"') == 1 and page.count('id="modal-alert"') == 1
+    assert page.count('id="myModalLabel"') == 1
     viewer = app.test_client()
     login(viewer, "petugas")
     page = viewer.get("/forms/catatan/show/1").get_data(as_text=True)

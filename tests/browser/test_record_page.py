@@ -67,7 +67,7 @@ def test_delete_from_the_record_page_asks_then_returns_to_the_list(page: Any) ->
     page.screenshot(path=str(ARTIFACTS / "record-page.png"), full_page=True)
     page.click("#simpul-delete")
     page.wait_for_selector("#modal-confirm", state="visible")
-    settled(page, "#modal-confirm.in")  # FAB puts the dialog in a record page twice
+    settled(page, "#modal-confirm")
     page.click("#modal-confirm-ok")
     page.wait_for_url("**/forms/catatan/list/**")
     assert "Rapat desa" not in page.content()
