@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.office import utc_now
 from app.workflows.runtime.jobs import claim_next_job, run_job
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import shot, sign_in
 from tests.conftest import add_user, publish_yaml, rebuilt
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 FORM = """
 form: penerima
 title: Penerima Bantuan
@@ -56,7 +55,6 @@ def admin_page(page: Any) -> Any:
 
 def test_export_menu_and_job_page_in_a_browser(admin_page: Any, app: Any) -> None:
     page = admin_page
-    ARTIFACTS.mkdir(exist_ok=True)
     page.goto(page.base + "/forms/penerima/list/")
     page.fill("#simpul-quick-search", "i")  # Ani, Budi, Siti: not Rahmat
     with page.expect_navigation():
@@ -64,7 +62,7 @@ def test_export_menu_and_job_page_in_a_browser(admin_page: Any, app: Any) -> Non
     page.click(".simpul-export .dropdown-toggle")
     menu = page.locator(".simpul-export .dropdown-menu")
     menu.wait_for(state="visible")
-    page.screenshot(path=str(ARTIFACTS / "export-menu.png"))
+    shot(page, "export-menu", full_page=False)
     with page.expect_download() as download:
         page.click(".simpul-export .dropdown-menu a:has-text(';')")
     data = Path(download.value.path()).read_bytes()
@@ -76,13 +74,13 @@ def test_export_menu_and_job_page_in_a_browser(admin_page: Any, app: Any) -> Non
     with page.expect_navigation():
         page.click(".simpul-export > a")  # the main button: Excel
     assert "/ekspor/" in page.url and page.locator(".progress").is_visible()
-    page.screenshot(path=str(ARTIFACTS / "export-job-waiting.png"))
+    shot(page, "export-job-waiting", full_page=False)
     with app.app_context():
         job = claim_next_job(db.engine, "test", utc_now())
         assert run_job(db.engine, job, "test") == "done"
         db.session.remove()
     page.wait_for_selector("#export-download", timeout=10_000)  # the page refreshes itself
-    page.screenshot(path=str(ARTIFACTS / "export-job-ready.png"))
+    shot(page, "export-job-ready", full_page=False)
     with page.expect_download() as download:
         page.click("#export-download")
     book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
@@ -111,11 +109,11 @@ def test_an_import_of_a_workbooks_second_sheet_in_a_browser(admin_page: Any, app
     with page.expect_navigation():
         page.click("#simpul-import-sheet [type=submit]")
     assert page.locator("select[name=column-0]").input_value() == "nama"
-    page.screenshot(path=str(ARTIFACTS / "import-sheet-chosen.png"), full_page=True)
+    shot(page, "import-sheet-chosen")
     with page.expect_navigation():
         page.click("#simpul-import-mapping form[method=post] [type=submit]")
     assert page.locator("#simpul-import-result").get_attribute("data-state") == "done", page.content()[:3000]
-    page.screenshot(path=str(ARTIFACTS / "import-done.png"), full_page=True)
+    shot(page, "import-done")
     with app.app_context():
         assert db.session.execute(sa.text("SELECT nama FROM form_penerima WHERE nama = 'Wati'")).scalar() == "Wati"
     assert page.errors == []

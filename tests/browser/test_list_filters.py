@@ -3,18 +3,16 @@ filters as chips, removes them, and the page raises no script error on the way."
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.browser.conftest import open_filters, sign_in
+from tests.browser.conftest import open_filters, shot, sign_in
 from tests.conftest import ROOT, add_user, publish_yaml, rebuilt
 from tests.test_regions import run_import
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 REGIONS = (
     "kode,nama\n63,Kalimantan Selatan\n63.09,Kabupaten Tabalong\n63.09.01,Banua Lawas\n"
     "63.09.01.2001,Hapalah\n63.09.01.2002,Bangkiling\n63.09.02,Pugaan\n63.09.02.2001,Pugaan\n"
@@ -82,11 +80,10 @@ def _rows(page: Any) -> list[str]:
 
 def test_filter_by_kecamatan_status_and_date_then_clear(clerk_page: Any) -> None:
     page = clerk_page
-    ARTIFACTS.mkdir(exist_ok=True)
     page.goto(page.base + "/forms/penerima_bantuan/list/")
     assert page.locator("#simpul-quick-search").is_visible()  # on the list, not behind a menu
     assert page.locator(".pagination").count() == 2  # above and below the table
-    page.screenshot(path=str(ARTIFACTS / "list-filters-closed.png"), full_page=True)
+    shot(page, "list-filters-closed")
 
     panel = open_filters(page)
     box = panel.bounding_box()
@@ -100,7 +97,7 @@ def test_filter_by_kecamatan_status_and_date_then_clear(clerk_page: Any) -> None
     page.select_option(".simpul-filter-field[data-column='status_penyaluran'] select", "tersalurkan")
     page.click(".simpul-filter-field[data-column='tanggal_penyaluran'] input >> nth=0")
     page.wait_for_selector(".datepicker-days", state="visible")
-    page.screenshot(path=str(ARTIFACTS / "list-filters-open.png"), full_page=True)
+    shot(page, "list-filters-open")
     page.keyboard.press("Escape")
     page.fill(".simpul-filter-field[data-column='tanggal_penyaluran'] input >> nth=0", "10-01-2026")
     with page.expect_navigation():
@@ -117,7 +114,7 @@ def test_filter_by_kecamatan_status_and_date_then_clear(clerk_page: Any) -> None
         1 for i in range(ROWS) if DESA[i % 3].startswith("63.09.01.") and STATUS[i % 3] == "tersalurkan" and i % 28 >= 9
     )
     assert len(_rows(page)) == expected > 0
-    page.screenshot(path=str(ARTIFACTS / "list-filters-active.png"), full_page=True)
+    shot(page, "list-filters-active")
 
     with page.expect_navigation():
         page.click(".simpul-chip:has-text('Tersalurkan')")

@@ -3,15 +3,13 @@ buttons) speaks the page's language, and the role screen names permissions reada
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import settled, sign_in
+from tests.browser.conftest import settled, shot, sign_in
 from tests.conftest import app_with_forms
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PROGRAMME = """
 form: program
 title: {id: Program, en: Programme}
@@ -46,8 +44,7 @@ def test_select2_and_the_confirmation_speak_the_page_language(
     page.click("#s2id_program, .select2-container >> nth=0")
     page.fill(".select2-search__field", "zzz")
     message = page.wait_for_selector(".select2-results__message", state="visible")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"select2-{lang}.png"))
+    shot(page, f"select2-{lang}", full_page=False)
     assert message.inner_text() == no_results
     page.keyboard.press("Escape")
     page.fill("#isi", "Rapat desa")
@@ -57,18 +54,18 @@ def test_select2_and_the_confirmation_speak_the_page_language(
     page.click("#simpul-delete")
     dialog = page.wait_for_selector("#modal-confirm", state="visible")
     settled(page, "#modal-confirm")
-    page.screenshot(path=str(ARTIFACTS / f"confirm-{lang}.png"))
+    shot(page, f"confirm-{lang}", full_page=False)
     assert [b.inner_text().strip() for b in dialog.query_selector_all(".modal-footer .btn")] == buttons
 
 
 def test_the_role_screen_names_permissions_readably(page: Any) -> None:
     sign_in(page, lang="id")
     page.goto(page.base + "/roles/list/")
-    page.screenshot(path=str(ARTIFACTS / "roles-list-id.png"), full_page=True)
+    shot(page, "roles-list-id")
     page.goto(page.base + "/roles/edit/1")
     page.click(".select2-container >> nth=0")
     page.fill(".select2-search__field", "Catatan")
     options = page.wait_for_selector(".select2-results__options", state="visible")
-    page.screenshot(path=str(ARTIFACTS / "role-edit-id.png"))
+    shot(page, "role-edit-id", full_page=False)
     texts = [o.inner_text() for o in options.query_selector_all(".select2-results__option")]
     assert "Hapus · Catatan" in texts and not any("can " in t or "form_" in t for t in texts), texts

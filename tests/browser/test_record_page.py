@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import settled, sign_in
+from tests.browser.conftest import settled, shot, sign_in
 from tests.conftest import app_with_forms
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 FORM = """
 form: catatan
 title: Catatan
@@ -32,8 +30,7 @@ def test_the_date_picker_speaks_indonesian_and_starts_on_monday(page: Any) -> No
     page.goto(page.base + "/forms/catatan/add")
     page.click("#tanggal")
     picker = page.wait_for_selector(".datepicker-days", state="visible")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "date-picker-id.png"))
+    shot(page, "date-picker-id", full_page=False)
     days = [cell.inner_text() for cell in picker.query_selector_all("th.dow")]
     assert days[0] == "Sn" and days[-1] == "Mg"
     month = picker.query_selector("th.datepicker-switch").inner_text()
@@ -63,8 +60,7 @@ def test_delete_from_the_record_page_asks_then_returns_to_the_list(page: Any) ->
         page.click("button[type=submit]")
     page.goto(page.base + "/forms/catatan/list/")
     page.goto(page.base + "/forms/catatan/show/1")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "record-page.png"), full_page=True)
+    shot(page, "record-page")
     page.click("#simpul-delete")
     page.wait_for_selector("#modal-confirm", state="visible")
     settled(page, "#modal-confirm")

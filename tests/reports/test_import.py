@@ -529,6 +529,15 @@ def registry_extract(rows: list[list[Any]]) -> bytes:
     return workbook(rows, header=["NIK", "NO KK", "NAMA", "ALAMAT", "DESIL", "ID DTKS"], text_columns=(0, 1, 5))
 
 
+def send_extract(client: Any, data: bytes) -> Any:
+    """Upload a registry extract for the test roster form."""
+    return client.post(
+        "/import/registry/",
+        data={"form": "penerima_uji", "file": (io.BytesIO(data), "dtks.xlsx")},
+        content_type="multipart/form-data",
+    )
+
+
 def test_a_registry_extract_marks_who_entered_and_who_left(app: Any, programme: str) -> None:
     rows = rows_of(programme, 3, start=101) + rows_of(programme, 1, start=104, desa=OTHER_DESA)
     assert run(signed_in(app), workbook(rows))[0] == "done"
@@ -540,11 +549,7 @@ def test_a_registry_extract_marks_who_entered_and_who_left(app: Any, programme: 
         [[nik(101), kk(101), "Penerima 101", "Jl. A", 2, "ID-101"], [nik(103), kk(103), "X", "", 5, None]]
     )
     client = signed_in(app, "kec")
-    sent = client.post(
-        "/import/registry/",
-        data={"form": "penerima_uji", "file": (io.BytesIO(extract), "dtks.xlsx")},
-        content_type="multipart/form-data",
-    )
+    sent = send_extract(client, extract)
     text = sent.get_data(as_text=True)
     assert 'data-state="done"' in text, text[:3000]
     entered = re.search(r'id="simpul-registry-entered".*?</table>', text, re.S).group(0)
@@ -574,11 +579,7 @@ def test_a_bad_registry_extract_changes_nothing(app: Any, programme: str) -> Non
     assert run(signed_in(app), workbook(rows_of(programme, 1, start=120)))[0] == "done"
     extract = registry_extract([[nik(120), kk(120), "A", "", 11, None], [6309011001900121.0, None, "B", "", 1, None]])
     client = signed_in(app)
-    sent = client.post(
-        "/import/registry/",
-        data={"form": "penerima_uji", "file": (io.BytesIO(extract), "dtks.xlsx")},
-        content_type="multipart/form-data",
-    )
+    sent = send_extract(client, extract)
     text = sent.get_data(as_text=True)
     assert 'data-state="errors"' in text and "dibulatkan" in text
     assert stored(app, programme)[0].desil is None
@@ -605,11 +606,7 @@ def test_a_large_registry_extract_runs_as_a_job(app: Any, programme: str) -> Non
     assert run(signed_in(app), workbook(rows_of(programme, 2, start=301)))[0] == "done"
     lines = [[nik(n), kk(n), f"Warga {n}", "", 3, None] for n in range(301, 361)]  # 60: above the 50 inline
     client = signed_in(app, "kec")
-    sent = client.post(
-        "/import/registry/",
-        data={"form": "penerima_uji", "file": (io.BytesIO(registry_extract(lines)), "dtks.xlsx")},
-        content_type="multipart/form-data",
-    )
+    sent = send_extract(client, registry_extract(lines))
     assert sent.status_code == 302 and "/import/job/" in sent.headers["Location"]
     with app.app_context():
         job = claim_next_job(db.engine, "test", _now())

@@ -11,7 +11,19 @@ import xlsxwriter
 
 from app.extensions import db
 from tests.reports import test_import as imports
-from tests.reports.test_import import HEADER, _now, kk, last_log, nik, rows_of, run, signed_in, stored, upload
+from tests.reports.test_import import (
+    HEADER,
+    _now,
+    kk,
+    last_log,
+    nik,
+    rows_of,
+    run,
+    send_extract,
+    signed_in,
+    stored,
+    upload,
+)
 
 app, programme = imports.app, imports.programme  # the import tests' fixtures: their app and a programme per test
 
@@ -91,25 +103,17 @@ EXTRACT_HEADER = ["NIK", "NO KK", "NAMA", "ALAMAT", "DESIL", "ID DTKS"]
 SUMMARY = [["Rekapitulasi DTSEN per desa"], ["Desa", "Jumlah KK", "Jumlah jiwa"], ["Hapalah", 120, 410]]
 
 
-def _send_extract(client: Any, data: bytes) -> Any:
-    return client.post(
-        "/import/registry/",
-        data={"form": "penerima_uji", "file": (io.BytesIO(data), "dtsen.xlsx")},
-        content_type="multipart/form-data",
-    )
-
-
 def test_a_registry_extract_is_read_from_the_sheet_with_its_nik_column(app: Any, programme: str) -> None:
     assert run(signed_in(app), imports.workbook(rows_of(programme, 2, start=201)))[0] == "done"
     extract = [EXTRACT_HEADER, [nik(201), kk(201), "Penerima 201", "", 4, None]]
     data = book(("Rekap", SUMMARY), ("Kosong", []), ("Data DTSEN", extract))
-    text = _send_extract(signed_in(app, "kec"), data).get_data(as_text=True)
+    text = send_extract(signed_in(app, "kec"), data).get_data(as_text=True)
     assert 'data-state="done"' in text, text[:3000]
     assert "Dibaca dari lembar kerja “Data DTSEN”." in text  # the clerk is told which sheet was read
     found = {r.nik: (r.terdaftar_dtks, r.desil) for r in stored(app, programme)}
     assert found == {nik(201): (True, 4), nik(202): (False, None)}
     # a workbook with no sheet naming a NIK column: the first sheet's problem is reported, nothing changes
-    refused = _send_extract(signed_in(app, "kec"), book(("Rekap", SUMMARY), ("Catatan", INSTRUCTIONS)))
+    refused = send_extract(signed_in(app, "kec"), book(("Rekap", SUMMARY), ("Catatan", INSTRUCTIONS)))
     assert 'data-state="done"' not in refused.get_data(as_text=True)
     assert {r.nik: r.terdaftar_dtks for r in stored(app, programme)} == {nik(201): True, nik(202): False}
 
@@ -119,7 +123,7 @@ def test_a_large_registry_extract_job_reads_the_sheet_with_its_nik_column(app: A
 
     assert run(signed_in(app), imports.workbook(rows_of(programme, 2, start=401)))[0] == "done"
     lines = [[nik(n), kk(n), f"Warga {n}", "", 6, None] for n in range(401, 461)]  # 60: above the 50 inline
-    sent = _send_extract(signed_in(app, "kec"), book(("Rekap", SUMMARY), ("Data", [EXTRACT_HEADER, *lines])))
+    sent = send_extract(signed_in(app, "kec"), book(("Rekap", SUMMARY), ("Data", [EXTRACT_HEADER, *lines])))
     assert sent.status_code == 302 and "/import/job/" in sent.headers["Location"]
     with app.app_context():
         job = claim_next_job(db.engine, "test", _now())
